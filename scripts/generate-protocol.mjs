@@ -176,7 +176,8 @@ function versionCondition(range, min, max, v = "version") {
   return parts.length === 0 ? "true" : parts.join(" && ");
 }
 
-function tsType(field) {
+/** The TypeScript type of a field: of the decoded form, or (input = true) of the encoder's input. */
+function tsType(field, input) {
   const base = (t) => {
     switch (t) {
       case "bool":
@@ -185,10 +186,12 @@ function tsType(field) {
       case "uuid":
         return "string";
       case "bytes":
-      case "records":
         return "Buffer";
+      case "records":
+        // Record batches may be handed to the encoder as several buffers (zero-copy).
+        return input ? "Buffer | readonly Buffer[]" : "Buffer";
       default:
-        return PRIMITIVES.has(t) ? "number" : t;
+        return PRIMITIVES.has(t) ? "number" : input ? `${t}Input` : t;
     }
   };
   const element = base(field.elementType);
@@ -274,8 +277,9 @@ function primitiveWrite(type, nullable, compact, value) {
     case "string":
       return `w.write${compact ? "Compact" : ""}${nullable ? "Nullable" : ""}String(${value})`;
     case "bytes":
+      return `w.write${compact ? "Compact" : ""}${nullable ? "Nullable" : ""}Bytes(${value})`;
     case "records":
-      return `w.write${compact ? "Compact" : ""}${nullable || type === "records" ? "Nullable" : ""}Bytes(${value})`;
+      return `w.write${compact ? "Compact" : ""}Records(${value})`;
     default:
       throw new Error(`unknown primitive ${type}`);
   }
@@ -417,11 +421,20 @@ const alwaysPresent = (field, min, max) =>
 function emitStruct(name, fields, min, max, flexRange, out) {
   const flexible = clip(flexRange, min, max);
   const isFlexible = versionCondition(flexible, min, max);
-  // Interface
+  // The decoded form has every field (absent ones hold defaults) but tagged structs; the
+  // encoder's input may leave out whatever is not in every version.
   out.push(`export interface ${name} {`);
   for (const f of fields) {
+    const optional = f.tag !== undefined && f.isStruct && !f.isArray ? "?" : "";
+    out.push(`  ${f.name}${optional}: ${tsType(f, false)};`);
+  }
+  if (flexible) out.push(`  unknownTaggedFields?: UnknownTaggedField[];`);
+  out.push(`}`);
+  out.push(``);
+  out.push(`export interface ${name}Input {`);
+  for (const f of fields) {
     const optional = alwaysPresent(f, min, max) ? "" : "?";
-    out.push(`  ${f.name}${optional}: ${tsType(f)};`);
+    out.push(`  ${f.name}${optional}: ${tsType(f, true)};`);
   }
   if (flexible) out.push(`  unknownTaggedFields?: UnknownTaggedField[];`);
   out.push(`}`);
@@ -441,7 +454,7 @@ function emitStruct(name, fields, min, max, flexRange, out) {
   // Encoder
   const untagged = fields.filter((f) => f.tag === undefined || !f.versions);
   const tagged = fields.filter((f) => f.tag !== undefined).sort((a, b) => a.tag - b.tag);
-  out.push(`export function encode${name}(w: Writer, version: number, m: ${name}): void {`);
+  out.push(`export function encode${name}(w: Writer, version: number, m: ${name}Input): void {`);
   for (const f of fields) {
     // A tagged field may also be a regular field in the versions before it became tagged.
     const regular = f.tag === undefined ? f.versions : null;
@@ -687,7 +700,10 @@ function generate() {
     reg.push(`    decodeRequest: ${camel(r.api)}.decode${r.api}Request,`);
     reg.push(`    encodeResponse: ${camel(r.api)}.encode${r.api}Response,`);
     reg.push(`    decodeResponse: ${camel(r.api)}.decode${r.api}Response,`);
-    reg.push(`  } satisfies ApiCodec<${camel(r.api)}.${r.api}Request, ${camel(r.api)}.${r.api}Response>,`);
+    const t = (suffix) => `${camel(r.api)}.${r.api}${suffix}`;
+    reg.push(
+      `  } satisfies ApiCodec<${t("Request")}, ${t("Response")}, ${t("RequestInput")}, ${t("ResponseInput")}>,`,
+    );
   }
   reg.push(`} as const;`);
   reg.push(``);

@@ -3,16 +3,16 @@ import type { Reader } from "./reader.js";
 import type { Writer } from "./writer.js";
 
 /** The generated encode/decode functions of one API, with the version range brook implements. */
-export interface ApiCodec<Request, Response> {
+export interface ApiCodec<Request, Response, RequestInput = Request, ResponseInput = Response> {
   readonly name: string;
   readonly apiKey: number;
   readonly minVersion: number;
   readonly maxVersion: number;
   /** First version that uses the flexible (compact, tagged) encoding; Infinity if none. */
   readonly flexibleMinVersion: number;
-  encodeRequest(w: Writer, version: number, message: Request): void;
+  encodeRequest(w: Writer, version: number, message: RequestInput): void;
   decodeRequest(r: Reader, version: number): Request;
-  encodeResponse(w: Writer, version: number, message: Response): void;
+  encodeResponse(w: Writer, version: number, message: ResponseInput): void;
   decodeResponse(r: Reader, version: number): Response;
 }
 

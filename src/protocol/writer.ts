@@ -208,6 +208,23 @@ export class Writer {
     return this.writeCompactBytes(data);
   }
 
+  /** A records field: record batches given as one buffer or several, written back to back. */
+  writeRecords(records: Buffer | readonly Buffer[] | null | undefined): this {
+    if (records == null) return this.writeInt32(-1);
+    if (Buffer.isBuffer(records)) return this.writeBytes(records);
+    this.writeInt32(totalLength(records));
+    for (const chunk of records) this.writeRaw(chunk);
+    return this;
+  }
+
+  writeCompactRecords(records: Buffer | readonly Buffer[] | null | undefined): this {
+    if (records == null) return this.writeUVarint(0);
+    if (Buffer.isBuffer(records)) return this.writeCompactBytes(records);
+    this.writeUVarint(totalLength(records) + 1);
+    for (const chunk of records) this.writeRaw(chunk);
+    return this;
+  }
+
   writeArray<T>(items: readonly T[], writeElement: (writer: Writer, item: T) => void): this {
     this.writeInt32(items.length);
     for (const item of items) writeElement(this, item);
@@ -260,4 +277,10 @@ export class Writer {
     const chunks = this.finish();
     return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.chunksLength);
   }
+}
+
+function totalLength(chunks: readonly Buffer[]): number {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  return length;
 }

@@ -11,6 +11,13 @@ export interface AlterConfigsRequestAlterConfigsResource {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterConfigsRequestAlterConfigsResourceInput {
+  resourceType: number;
+  resourceName: string;
+  configs: AlterConfigsRequestAlterableConfigInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultAlterConfigsRequestAlterConfigsResource(): AlterConfigsRequestAlterConfigsResource {
   return {
     resourceType: 0,
@@ -19,7 +26,7 @@ export function defaultAlterConfigsRequestAlterConfigsResource(): AlterConfigsRe
   };
 }
 
-export function encodeAlterConfigsRequestAlterConfigsResource(w: Writer, version: number, m: AlterConfigsRequestAlterConfigsResource): void {
+export function encodeAlterConfigsRequestAlterConfigsResource(w: Writer, version: number, m: AlterConfigsRequestAlterConfigsResourceInput): void {
   w.writeInt8(m.resourceType);
   if (m.resourceName == null) throw nullNotAllowed("AlterConfigsRequestAlterConfigsResource.resourceName");
   if (version >= 2) w.writeCompactNullableString(m.resourceName); else w.writeNullableString(m.resourceName);
@@ -59,6 +66,12 @@ export interface AlterConfigsRequestAlterableConfig {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterConfigsRequestAlterableConfigInput {
+  name: string;
+  value: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultAlterConfigsRequestAlterableConfig(): AlterConfigsRequestAlterableConfig {
   return {
     name: "",
@@ -66,7 +79,7 @@ export function defaultAlterConfigsRequestAlterableConfig(): AlterConfigsRequest
   };
 }
 
-export function encodeAlterConfigsRequestAlterableConfig(w: Writer, version: number, m: AlterConfigsRequestAlterableConfig): void {
+export function encodeAlterConfigsRequestAlterableConfig(w: Writer, version: number, m: AlterConfigsRequestAlterableConfigInput): void {
   if (m.name == null) throw nullNotAllowed("AlterConfigsRequestAlterableConfig.name");
   if (version >= 2) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (version >= 2) w.writeCompactNullableString(m.value); else w.writeNullableString(m.value);
@@ -92,6 +105,12 @@ export interface AlterConfigsRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterConfigsRequestInput {
+  resources: AlterConfigsRequestAlterConfigsResourceInput[];
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultAlterConfigsRequest(): AlterConfigsRequest {
   return {
     resources: [],
@@ -99,7 +118,7 @@ export function defaultAlterConfigsRequest(): AlterConfigsRequest {
   };
 }
 
-export function encodeAlterConfigsRequest(w: Writer, version: number, m: AlterConfigsRequest): void {
+export function encodeAlterConfigsRequest(w: Writer, version: number, m: AlterConfigsRequestInput): void {
   if (m.resources == null) throw nullNotAllowed("AlterConfigsRequest.resources");
   if (version >= 2) w.writeCompactNullableArray(m.resources, (w, x) => encodeAlterConfigsRequestAlterConfigsResource(w, version, x)); else w.writeNullableArray(m.resources, (w, x) => encodeAlterConfigsRequestAlterConfigsResource(w, version, x));
   w.writeBool(m.validateOnly);
@@ -138,6 +157,14 @@ export interface AlterConfigsResponseAlterConfigsResourceResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterConfigsResponseAlterConfigsResourceResponseInput {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultAlterConfigsResponseAlterConfigsResourceResponse(): AlterConfigsResponseAlterConfigsResourceResponse {
   return {
     errorCode: 0,
@@ -147,7 +174,7 @@ export function defaultAlterConfigsResponseAlterConfigsResourceResponse(): Alter
   };
 }
 
-export function encodeAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, version: number, m: AlterConfigsResponseAlterConfigsResourceResponse): void {
+export function encodeAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, version: number, m: AlterConfigsResponseAlterConfigsResourceResponseInput): void {
   w.writeInt16(m.errorCode);
   if (version >= 2) w.writeCompactNullableString(m.errorMessage); else w.writeNullableString(m.errorMessage);
   w.writeInt8(m.resourceType);
@@ -177,6 +204,12 @@ export interface AlterConfigsResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface AlterConfigsResponseInput {
+  throttleTimeMs: number;
+  responses: AlterConfigsResponseAlterConfigsResourceResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultAlterConfigsResponse(): AlterConfigsResponse {
   return {
     throttleTimeMs: 0,
@@ -184,7 +217,7 @@ export function defaultAlterConfigsResponse(): AlterConfigsResponse {
   };
 }
 
-export function encodeAlterConfigsResponse(w: Writer, version: number, m: AlterConfigsResponse): void {
+export function encodeAlterConfigsResponse(w: Writer, version: number, m: AlterConfigsResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   if (m.responses == null) throw nullNotAllowed("AlterConfigsResponse.responses");
   if (version >= 2) w.writeCompactNullableArray(m.responses, (w, x) => encodeAlterConfigsResponseAlterConfigsResourceResponse(w, version, x)); else w.writeNullableArray(m.responses, (w, x) => encodeAlterConfigsResponseAlterConfigsResourceResponse(w, version, x));

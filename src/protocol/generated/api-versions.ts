@@ -5,6 +5,12 @@ import { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
 export interface ApiVersionsRequest {
+  clientSoftwareName: string;
+  clientSoftwareVersion: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ApiVersionsRequestInput {
   clientSoftwareName?: string;
   clientSoftwareVersion?: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -17,7 +23,7 @@ export function defaultApiVersionsRequest(): ApiVersionsRequest {
   };
 }
 
-export function encodeApiVersionsRequest(w: Writer, version: number, m: ApiVersionsRequest): void {
+export function encodeApiVersionsRequest(w: Writer, version: number, m: ApiVersionsRequestInput): void {
   if (version >= 3) {
     if ((m.clientSoftwareName ?? "") == null) throw nullNotAllowed("ApiVersionsRequest.clientSoftwareName");
     if (version >= 3) w.writeCompactNullableString((m.clientSoftwareName ?? "")); else w.writeNullableString((m.clientSoftwareName ?? ""));
@@ -53,6 +59,13 @@ export interface ApiVersionsResponseApiVersion {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ApiVersionsResponseApiVersionInput {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultApiVersionsResponseApiVersion(): ApiVersionsResponseApiVersion {
   return {
     apiKey: 0,
@@ -61,7 +74,7 @@ export function defaultApiVersionsResponseApiVersion(): ApiVersionsResponseApiVe
   };
 }
 
-export function encodeApiVersionsResponseApiVersion(w: Writer, version: number, m: ApiVersionsResponseApiVersion): void {
+export function encodeApiVersionsResponseApiVersion(w: Writer, version: number, m: ApiVersionsResponseApiVersionInput): void {
   w.writeInt16(m.apiKey);
   w.writeInt16(m.minVersion);
   w.writeInt16(m.maxVersion);
@@ -89,6 +102,13 @@ export interface ApiVersionsResponseSupportedFeatureKey {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ApiVersionsResponseSupportedFeatureKeyInput {
+  name: string;
+  minVersion: number;
+  maxVersion: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultApiVersionsResponseSupportedFeatureKey(): ApiVersionsResponseSupportedFeatureKey {
   return {
     name: "",
@@ -97,7 +117,7 @@ export function defaultApiVersionsResponseSupportedFeatureKey(): ApiVersionsResp
   };
 }
 
-export function encodeApiVersionsResponseSupportedFeatureKey(w: Writer, _version: number, m: ApiVersionsResponseSupportedFeatureKey): void {
+export function encodeApiVersionsResponseSupportedFeatureKey(w: Writer, _version: number, m: ApiVersionsResponseSupportedFeatureKeyInput): void {
   if (m.name == null) throw nullNotAllowed("ApiVersionsResponseSupportedFeatureKey.name");
   w.writeCompactNullableString(m.name);
   w.writeInt16(m.minVersion);
@@ -122,6 +142,13 @@ export interface ApiVersionsResponseFinalizedFeatureKey {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ApiVersionsResponseFinalizedFeatureKeyInput {
+  name: string;
+  maxVersionLevel: number;
+  minVersionLevel: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultApiVersionsResponseFinalizedFeatureKey(): ApiVersionsResponseFinalizedFeatureKey {
   return {
     name: "",
@@ -130,7 +157,7 @@ export function defaultApiVersionsResponseFinalizedFeatureKey(): ApiVersionsResp
   };
 }
 
-export function encodeApiVersionsResponseFinalizedFeatureKey(w: Writer, _version: number, m: ApiVersionsResponseFinalizedFeatureKey): void {
+export function encodeApiVersionsResponseFinalizedFeatureKey(w: Writer, _version: number, m: ApiVersionsResponseFinalizedFeatureKeyInput): void {
   if (m.name == null) throw nullNotAllowed("ApiVersionsResponseFinalizedFeatureKey.name");
   w.writeCompactNullableString(m.name);
   w.writeInt16(m.maxVersionLevel);
@@ -151,10 +178,21 @@ export function decodeApiVersionsResponseFinalizedFeatureKey(r: Reader, _version
 export interface ApiVersionsResponse {
   errorCode: number;
   apiKeys: ApiVersionsResponseApiVersion[];
+  throttleTimeMs: number;
+  supportedFeatures: ApiVersionsResponseSupportedFeatureKey[];
+  finalizedFeaturesEpoch: number;
+  finalizedFeatures: ApiVersionsResponseFinalizedFeatureKey[];
+  zkMigrationReady: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ApiVersionsResponseInput {
+  errorCode: number;
+  apiKeys: ApiVersionsResponseApiVersionInput[];
   throttleTimeMs?: number;
-  supportedFeatures?: ApiVersionsResponseSupportedFeatureKey[];
+  supportedFeatures?: ApiVersionsResponseSupportedFeatureKeyInput[];
   finalizedFeaturesEpoch?: number;
-  finalizedFeatures?: ApiVersionsResponseFinalizedFeatureKey[];
+  finalizedFeatures?: ApiVersionsResponseFinalizedFeatureKeyInput[];
   zkMigrationReady?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -171,7 +209,7 @@ export function defaultApiVersionsResponse(): ApiVersionsResponse {
   };
 }
 
-export function encodeApiVersionsResponse(w: Writer, version: number, m: ApiVersionsResponse): void {
+export function encodeApiVersionsResponse(w: Writer, version: number, m: ApiVersionsResponseInput): void {
   w.writeInt16(m.errorCode);
   if (m.apiKeys == null) throw nullNotAllowed("ApiVersionsResponse.apiKeys");
   if (version >= 3) w.writeCompactNullableArray(m.apiKeys, (w, x) => encodeApiVersionsResponseApiVersion(w, version, x)); else w.writeNullableArray(m.apiKeys, (w, x) => encodeApiVersionsResponseApiVersion(w, version, x));

@@ -9,6 +9,11 @@ export interface ConsumerProtocolAssignmentTopicPartition {
   partitions: number[];
 }
 
+export interface ConsumerProtocolAssignmentTopicPartitionInput {
+  topic: string;
+  partitions: number[];
+}
+
 export function defaultConsumerProtocolAssignmentTopicPartition(): ConsumerProtocolAssignmentTopicPartition {
   return {
     topic: "",
@@ -16,7 +21,7 @@ export function defaultConsumerProtocolAssignmentTopicPartition(): ConsumerProto
   };
 }
 
-export function encodeConsumerProtocolAssignmentTopicPartition(w: Writer, _version: number, m: ConsumerProtocolAssignmentTopicPartition): void {
+export function encodeConsumerProtocolAssignmentTopicPartition(w: Writer, _version: number, m: ConsumerProtocolAssignmentTopicPartitionInput): void {
   if (m.topic == null) throw nullNotAllowed("ConsumerProtocolAssignmentTopicPartition.topic");
   w.writeNullableString(m.topic);
   if (m.partitions == null) throw nullNotAllowed("ConsumerProtocolAssignmentTopicPartition.partitions");
@@ -45,6 +50,11 @@ export interface ConsumerProtocolAssignment {
   userData: Buffer | null;
 }
 
+export interface ConsumerProtocolAssignmentInput {
+  assignedPartitions: ConsumerProtocolAssignmentTopicPartitionInput[];
+  userData: Buffer | null;
+}
+
 export function defaultConsumerProtocolAssignment(): ConsumerProtocolAssignment {
   return {
     assignedPartitions: [],
@@ -52,7 +62,7 @@ export function defaultConsumerProtocolAssignment(): ConsumerProtocolAssignment 
   };
 }
 
-export function encodeConsumerProtocolAssignment(w: Writer, version: number, m: ConsumerProtocolAssignment): void {
+export function encodeConsumerProtocolAssignment(w: Writer, version: number, m: ConsumerProtocolAssignmentInput): void {
   if (m.assignedPartitions == null) throw nullNotAllowed("ConsumerProtocolAssignment.assignedPartitions");
   w.writeNullableArray(m.assignedPartitions, (w, x) => encodeConsumerProtocolAssignmentTopicPartition(w, version, x));
   w.writeNullableBytes(m.userData);

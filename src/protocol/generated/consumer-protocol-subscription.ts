@@ -9,6 +9,11 @@ export interface ConsumerProtocolSubscriptionTopicPartition {
   partitions: number[];
 }
 
+export interface ConsumerProtocolSubscriptionTopicPartitionInput {
+  topic: string;
+  partitions: number[];
+}
+
 export function defaultConsumerProtocolSubscriptionTopicPartition(): ConsumerProtocolSubscriptionTopicPartition {
   return {
     topic: "",
@@ -16,7 +21,7 @@ export function defaultConsumerProtocolSubscriptionTopicPartition(): ConsumerPro
   };
 }
 
-export function encodeConsumerProtocolSubscriptionTopicPartition(w: Writer, _version: number, m: ConsumerProtocolSubscriptionTopicPartition): void {
+export function encodeConsumerProtocolSubscriptionTopicPartition(w: Writer, _version: number, m: ConsumerProtocolSubscriptionTopicPartitionInput): void {
   if (m.topic == null) throw nullNotAllowed("ConsumerProtocolSubscriptionTopicPartition.topic");
   w.writeNullableString(m.topic);
   if (m.partitions == null) throw nullNotAllowed("ConsumerProtocolSubscriptionTopicPartition.partitions");
@@ -43,7 +48,15 @@ export function decodeConsumerProtocolSubscriptionTopicPartition(r: Reader, _ver
 export interface ConsumerProtocolSubscription {
   topics: string[];
   userData: Buffer | null;
-  ownedPartitions?: ConsumerProtocolSubscriptionTopicPartition[];
+  ownedPartitions: ConsumerProtocolSubscriptionTopicPartition[];
+  generationId: number;
+  rackId: string | null;
+}
+
+export interface ConsumerProtocolSubscriptionInput {
+  topics: string[];
+  userData: Buffer | null;
+  ownedPartitions?: ConsumerProtocolSubscriptionTopicPartitionInput[];
   generationId?: number;
   rackId?: string | null;
 }
@@ -58,7 +71,7 @@ export function defaultConsumerProtocolSubscription(): ConsumerProtocolSubscript
   };
 }
 
-export function encodeConsumerProtocolSubscription(w: Writer, version: number, m: ConsumerProtocolSubscription): void {
+export function encodeConsumerProtocolSubscription(w: Writer, version: number, m: ConsumerProtocolSubscriptionInput): void {
   if (m.topics == null) throw nullNotAllowed("ConsumerProtocolSubscription.topics");
   w.writeNullableArray(m.topics, (w, x) => w.writeString(x));
   w.writeNullableBytes(m.userData);

@@ -11,6 +11,13 @@ export interface CreatePartitionsRequestCreatePartitionsTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreatePartitionsRequestCreatePartitionsTopicInput {
+  name: string;
+  count: number;
+  assignments: CreatePartitionsRequestCreatePartitionsAssignmentInput[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultCreatePartitionsRequestCreatePartitionsTopic(): CreatePartitionsRequestCreatePartitionsTopic {
   return {
     name: "",
@@ -19,7 +26,7 @@ export function defaultCreatePartitionsRequestCreatePartitionsTopic(): CreatePar
   };
 }
 
-export function encodeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, version: number, m: CreatePartitionsRequestCreatePartitionsTopic): void {
+export function encodeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, version: number, m: CreatePartitionsRequestCreatePartitionsTopicInput): void {
   if (m.name == null) throw nullNotAllowed("CreatePartitionsRequestCreatePartitionsTopic.name");
   if (version >= 2) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   w.writeInt32(m.count);
@@ -56,13 +63,18 @@ export interface CreatePartitionsRequestCreatePartitionsAssignment {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreatePartitionsRequestCreatePartitionsAssignmentInput {
+  brokerIds: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultCreatePartitionsRequestCreatePartitionsAssignment(): CreatePartitionsRequestCreatePartitionsAssignment {
   return {
     brokerIds: [],
   };
 }
 
-export function encodeCreatePartitionsRequestCreatePartitionsAssignment(w: Writer, version: number, m: CreatePartitionsRequestCreatePartitionsAssignment): void {
+export function encodeCreatePartitionsRequestCreatePartitionsAssignment(w: Writer, version: number, m: CreatePartitionsRequestCreatePartitionsAssignmentInput): void {
   if (m.brokerIds == null) throw nullNotAllowed("CreatePartitionsRequestCreatePartitionsAssignment.brokerIds");
   if (version >= 2) w.writeCompactNullableArray(m.brokerIds, (w, x) => w.writeInt32(x)); else w.writeNullableArray(m.brokerIds, (w, x) => w.writeInt32(x));
   if (version >= 2) {
@@ -99,6 +111,13 @@ export interface CreatePartitionsRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreatePartitionsRequestInput {
+  topics: CreatePartitionsRequestCreatePartitionsTopicInput[];
+  timeoutMs: number;
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultCreatePartitionsRequest(): CreatePartitionsRequest {
   return {
     topics: [],
@@ -107,7 +126,7 @@ export function defaultCreatePartitionsRequest(): CreatePartitionsRequest {
   };
 }
 
-export function encodeCreatePartitionsRequest(w: Writer, version: number, m: CreatePartitionsRequest): void {
+export function encodeCreatePartitionsRequest(w: Writer, version: number, m: CreatePartitionsRequestInput): void {
   if (m.topics == null) throw nullNotAllowed("CreatePartitionsRequest.topics");
   if (version >= 2) w.writeCompactNullableArray(m.topics, (w, x) => encodeCreatePartitionsRequestCreatePartitionsTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeCreatePartitionsRequestCreatePartitionsTopic(w, version, x));
   w.writeInt32(m.timeoutMs);
@@ -147,6 +166,13 @@ export interface CreatePartitionsResponseCreatePartitionsTopicResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreatePartitionsResponseCreatePartitionsTopicResultInput {
+  name: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultCreatePartitionsResponseCreatePartitionsTopicResult(): CreatePartitionsResponseCreatePartitionsTopicResult {
   return {
     name: "",
@@ -155,7 +181,7 @@ export function defaultCreatePartitionsResponseCreatePartitionsTopicResult(): Cr
   };
 }
 
-export function encodeCreatePartitionsResponseCreatePartitionsTopicResult(w: Writer, version: number, m: CreatePartitionsResponseCreatePartitionsTopicResult): void {
+export function encodeCreatePartitionsResponseCreatePartitionsTopicResult(w: Writer, version: number, m: CreatePartitionsResponseCreatePartitionsTopicResultInput): void {
   if (m.name == null) throw nullNotAllowed("CreatePartitionsResponseCreatePartitionsTopicResult.name");
   if (version >= 2) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   w.writeInt16(m.errorCode);
@@ -183,6 +209,12 @@ export interface CreatePartitionsResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreatePartitionsResponseInput {
+  throttleTimeMs: number;
+  results: CreatePartitionsResponseCreatePartitionsTopicResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultCreatePartitionsResponse(): CreatePartitionsResponse {
   return {
     throttleTimeMs: 0,
@@ -190,7 +222,7 @@ export function defaultCreatePartitionsResponse(): CreatePartitionsResponse {
   };
 }
 
-export function encodeCreatePartitionsResponse(w: Writer, version: number, m: CreatePartitionsResponse): void {
+export function encodeCreatePartitionsResponse(w: Writer, version: number, m: CreatePartitionsResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   if (m.results == null) throw nullNotAllowed("CreatePartitionsResponse.results");
   if (version >= 2) w.writeCompactNullableArray(m.results, (w, x) => encodeCreatePartitionsResponseCreatePartitionsTopicResult(w, version, x)); else w.writeNullableArray(m.results, (w, x) => encodeCreatePartitionsResponseCreatePartitionsTopicResult(w, version, x));

@@ -13,6 +13,15 @@ export interface CreateTopicsRequestCreatableTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreateTopicsRequestCreatableTopicInput {
+  name: string;
+  numPartitions: number;
+  replicationFactor: number;
+  assignments: CreateTopicsRequestCreatableReplicaAssignmentInput[];
+  configs: CreateTopicsRequestCreatableTopicConfigInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultCreateTopicsRequestCreatableTopic(): CreateTopicsRequestCreatableTopic {
   return {
     name: "",
@@ -23,7 +32,7 @@ export function defaultCreateTopicsRequestCreatableTopic(): CreateTopicsRequestC
   };
 }
 
-export function encodeCreateTopicsRequestCreatableTopic(w: Writer, version: number, m: CreateTopicsRequestCreatableTopic): void {
+export function encodeCreateTopicsRequestCreatableTopic(w: Writer, version: number, m: CreateTopicsRequestCreatableTopicInput): void {
   if (m.name == null) throw nullNotAllowed("CreateTopicsRequestCreatableTopic.name");
   if (version >= 5) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   w.writeInt32(m.numPartitions);
@@ -79,6 +88,12 @@ export interface CreateTopicsRequestCreatableReplicaAssignment {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreateTopicsRequestCreatableReplicaAssignmentInput {
+  partitionIndex: number;
+  brokerIds: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultCreateTopicsRequestCreatableReplicaAssignment(): CreateTopicsRequestCreatableReplicaAssignment {
   return {
     partitionIndex: 0,
@@ -86,7 +101,7 @@ export function defaultCreateTopicsRequestCreatableReplicaAssignment(): CreateTo
   };
 }
 
-export function encodeCreateTopicsRequestCreatableReplicaAssignment(w: Writer, version: number, m: CreateTopicsRequestCreatableReplicaAssignment): void {
+export function encodeCreateTopicsRequestCreatableReplicaAssignment(w: Writer, version: number, m: CreateTopicsRequestCreatableReplicaAssignmentInput): void {
   w.writeInt32(m.partitionIndex);
   if (m.brokerIds == null) throw nullNotAllowed("CreateTopicsRequestCreatableReplicaAssignment.brokerIds");
   if (version >= 5) w.writeCompactNullableArray(m.brokerIds, (w, x) => w.writeInt32(x)); else w.writeNullableArray(m.brokerIds, (w, x) => w.writeInt32(x));
@@ -124,6 +139,12 @@ export interface CreateTopicsRequestCreatableTopicConfig {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreateTopicsRequestCreatableTopicConfigInput {
+  name: string;
+  value: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultCreateTopicsRequestCreatableTopicConfig(): CreateTopicsRequestCreatableTopicConfig {
   return {
     name: "",
@@ -131,7 +152,7 @@ export function defaultCreateTopicsRequestCreatableTopicConfig(): CreateTopicsRe
   };
 }
 
-export function encodeCreateTopicsRequestCreatableTopicConfig(w: Writer, version: number, m: CreateTopicsRequestCreatableTopicConfig): void {
+export function encodeCreateTopicsRequestCreatableTopicConfig(w: Writer, version: number, m: CreateTopicsRequestCreatableTopicConfigInput): void {
   if (m.name == null) throw nullNotAllowed("CreateTopicsRequestCreatableTopicConfig.name");
   if (version >= 5) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (version >= 5) w.writeCompactNullableString(m.value); else w.writeNullableString(m.value);
@@ -154,6 +175,13 @@ export function decodeCreateTopicsRequestCreatableTopicConfig(r: Reader, version
 export interface CreateTopicsRequest {
   topics: CreateTopicsRequestCreatableTopic[];
   timeoutMs: number;
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateTopicsRequestInput {
+  topics: CreateTopicsRequestCreatableTopicInput[];
+  timeoutMs: number;
   validateOnly?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -166,7 +194,7 @@ export function defaultCreateTopicsRequest(): CreateTopicsRequest {
   };
 }
 
-export function encodeCreateTopicsRequest(w: Writer, version: number, m: CreateTopicsRequest): void {
+export function encodeCreateTopicsRequest(w: Writer, version: number, m: CreateTopicsRequestInput): void {
   if (m.topics == null) throw nullNotAllowed("CreateTopicsRequest.topics");
   if (version >= 5) w.writeCompactNullableArray(m.topics, (w, x) => encodeCreateTopicsRequestCreatableTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeCreateTopicsRequestCreatableTopic(w, version, x));
   w.writeInt32(m.timeoutMs);
@@ -205,13 +233,25 @@ export function decodeCreateTopicsRequest(r: Reader, version: number): CreateTop
 
 export interface CreateTopicsResponseCreatableTopicResult {
   name: string;
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  topicConfigErrorCode: number;
+  numPartitions: number;
+  replicationFactor: number;
+  configs: CreateTopicsResponseCreatableTopicConfigs[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateTopicsResponseCreatableTopicResultInput {
+  name: string;
   topicId?: string;
   errorCode: number;
   errorMessage?: string | null;
   topicConfigErrorCode?: number;
   numPartitions?: number;
   replicationFactor?: number;
-  configs?: CreateTopicsResponseCreatableTopicConfigs[] | null;
+  configs?: CreateTopicsResponseCreatableTopicConfigsInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -228,7 +268,7 @@ export function defaultCreateTopicsResponseCreatableTopicResult(): CreateTopicsR
   };
 }
 
-export function encodeCreateTopicsResponseCreatableTopicResult(w: Writer, version: number, m: CreateTopicsResponseCreatableTopicResult): void {
+export function encodeCreateTopicsResponseCreatableTopicResult(w: Writer, version: number, m: CreateTopicsResponseCreatableTopicResultInput): void {
   if (m.name == null) throw nullNotAllowed("CreateTopicsResponseCreatableTopicResult.name");
   if (version >= 5) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (version >= 7) {
@@ -319,6 +359,15 @@ export interface CreateTopicsResponseCreatableTopicConfigs {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface CreateTopicsResponseCreatableTopicConfigsInput {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  configSource: number;
+  isSensitive: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultCreateTopicsResponseCreatableTopicConfigs(): CreateTopicsResponseCreatableTopicConfigs {
   return {
     name: "",
@@ -329,7 +378,7 @@ export function defaultCreateTopicsResponseCreatableTopicConfigs(): CreateTopics
   };
 }
 
-export function encodeCreateTopicsResponseCreatableTopicConfigs(w: Writer, _version: number, m: CreateTopicsResponseCreatableTopicConfigs): void {
+export function encodeCreateTopicsResponseCreatableTopicConfigs(w: Writer, _version: number, m: CreateTopicsResponseCreatableTopicConfigsInput): void {
   if (m.name == null) throw nullNotAllowed("CreateTopicsResponseCreatableTopicConfigs.name");
   w.writeCompactNullableString(m.name);
   w.writeCompactNullableString(m.value);
@@ -352,8 +401,14 @@ export function decodeCreateTopicsResponseCreatableTopicConfigs(r: Reader, _vers
 }
 
 export interface CreateTopicsResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   topics: CreateTopicsResponseCreatableTopicResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface CreateTopicsResponseInput {
+  throttleTimeMs?: number;
+  topics: CreateTopicsResponseCreatableTopicResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -364,7 +419,7 @@ export function defaultCreateTopicsResponse(): CreateTopicsResponse {
   };
 }
 
-export function encodeCreateTopicsResponse(w: Writer, version: number, m: CreateTopicsResponse): void {
+export function encodeCreateTopicsResponse(w: Writer, version: number, m: CreateTopicsResponseInput): void {
   if (version >= 2) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

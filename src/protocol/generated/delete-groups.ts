@@ -9,13 +9,18 @@ export interface DeleteGroupsRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteGroupsRequestInput {
+  groupsNames: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDeleteGroupsRequest(): DeleteGroupsRequest {
   return {
     groupsNames: [],
   };
 }
 
-export function encodeDeleteGroupsRequest(w: Writer, version: number, m: DeleteGroupsRequest): void {
+export function encodeDeleteGroupsRequest(w: Writer, version: number, m: DeleteGroupsRequestInput): void {
   if (m.groupsNames == null) throw nullNotAllowed("DeleteGroupsRequest.groupsNames");
   if (version >= 2) w.writeCompactNullableArray(m.groupsNames, (w, x) => w.writeCompactString(x)); else w.writeNullableArray(m.groupsNames, (w, x) => w.writeString(x));
   if (version >= 2) {
@@ -51,6 +56,12 @@ export interface DeleteGroupsResponseDeletableGroupResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteGroupsResponseDeletableGroupResultInput {
+  groupId: string;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDeleteGroupsResponseDeletableGroupResult(): DeleteGroupsResponseDeletableGroupResult {
   return {
     groupId: "",
@@ -58,7 +69,7 @@ export function defaultDeleteGroupsResponseDeletableGroupResult(): DeleteGroupsR
   };
 }
 
-export function encodeDeleteGroupsResponseDeletableGroupResult(w: Writer, version: number, m: DeleteGroupsResponseDeletableGroupResult): void {
+export function encodeDeleteGroupsResponseDeletableGroupResult(w: Writer, version: number, m: DeleteGroupsResponseDeletableGroupResultInput): void {
   if (m.groupId == null) throw nullNotAllowed("DeleteGroupsResponseDeletableGroupResult.groupId");
   if (version >= 2) w.writeCompactNullableString(m.groupId); else w.writeNullableString(m.groupId);
   w.writeInt16(m.errorCode);
@@ -84,6 +95,12 @@ export interface DeleteGroupsResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteGroupsResponseInput {
+  throttleTimeMs: number;
+  results: DeleteGroupsResponseDeletableGroupResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDeleteGroupsResponse(): DeleteGroupsResponse {
   return {
     throttleTimeMs: 0,
@@ -91,7 +108,7 @@ export function defaultDeleteGroupsResponse(): DeleteGroupsResponse {
   };
 }
 
-export function encodeDeleteGroupsResponse(w: Writer, version: number, m: DeleteGroupsResponse): void {
+export function encodeDeleteGroupsResponse(w: Writer, version: number, m: DeleteGroupsResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   if (m.results == null) throw nullNotAllowed("DeleteGroupsResponse.results");
   if (version >= 2) w.writeCompactNullableArray(m.results, (w, x) => encodeDeleteGroupsResponseDeletableGroupResult(w, version, x)); else w.writeNullableArray(m.results, (w, x) => encodeDeleteGroupsResponseDeletableGroupResult(w, version, x));

@@ -10,6 +10,12 @@ export interface DeleteRecordsRequestDeleteRecordsTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteRecordsRequestDeleteRecordsTopicInput {
+  name: string;
+  partitions: DeleteRecordsRequestDeleteRecordsPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDeleteRecordsRequestDeleteRecordsTopic(): DeleteRecordsRequestDeleteRecordsTopic {
   return {
     name: "",
@@ -17,7 +23,7 @@ export function defaultDeleteRecordsRequestDeleteRecordsTopic(): DeleteRecordsRe
   };
 }
 
-export function encodeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, version: number, m: DeleteRecordsRequestDeleteRecordsTopic): void {
+export function encodeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, version: number, m: DeleteRecordsRequestDeleteRecordsTopicInput): void {
   if (m.name == null) throw nullNotAllowed("DeleteRecordsRequestDeleteRecordsTopic.name");
   if (version >= 2) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (m.partitions == null) throw nullNotAllowed("DeleteRecordsRequestDeleteRecordsTopic.partitions");
@@ -55,6 +61,12 @@ export interface DeleteRecordsRequestDeleteRecordsPartition {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteRecordsRequestDeleteRecordsPartitionInput {
+  partitionIndex: number;
+  offset: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDeleteRecordsRequestDeleteRecordsPartition(): DeleteRecordsRequestDeleteRecordsPartition {
   return {
     partitionIndex: 0,
@@ -62,7 +74,7 @@ export function defaultDeleteRecordsRequestDeleteRecordsPartition(): DeleteRecor
   };
 }
 
-export function encodeDeleteRecordsRequestDeleteRecordsPartition(w: Writer, version: number, m: DeleteRecordsRequestDeleteRecordsPartition): void {
+export function encodeDeleteRecordsRequestDeleteRecordsPartition(w: Writer, version: number, m: DeleteRecordsRequestDeleteRecordsPartitionInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.offset);
   if (version >= 2) {
@@ -87,6 +99,12 @@ export interface DeleteRecordsRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteRecordsRequestInput {
+  topics: DeleteRecordsRequestDeleteRecordsTopicInput[];
+  timeoutMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDeleteRecordsRequest(): DeleteRecordsRequest {
   return {
     topics: [],
@@ -94,7 +112,7 @@ export function defaultDeleteRecordsRequest(): DeleteRecordsRequest {
   };
 }
 
-export function encodeDeleteRecordsRequest(w: Writer, version: number, m: DeleteRecordsRequest): void {
+export function encodeDeleteRecordsRequest(w: Writer, version: number, m: DeleteRecordsRequestInput): void {
   if (m.topics == null) throw nullNotAllowed("DeleteRecordsRequest.topics");
   if (version >= 2) w.writeCompactNullableArray(m.topics, (w, x) => encodeDeleteRecordsRequestDeleteRecordsTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeDeleteRecordsRequestDeleteRecordsTopic(w, version, x));
   w.writeInt32(m.timeoutMs);
@@ -131,6 +149,12 @@ export interface DeleteRecordsResponseDeleteRecordsTopicResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteRecordsResponseDeleteRecordsTopicResultInput {
+  name: string;
+  partitions: DeleteRecordsResponseDeleteRecordsPartitionResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDeleteRecordsResponseDeleteRecordsTopicResult(): DeleteRecordsResponseDeleteRecordsTopicResult {
   return {
     name: "",
@@ -138,7 +162,7 @@ export function defaultDeleteRecordsResponseDeleteRecordsTopicResult(): DeleteRe
   };
 }
 
-export function encodeDeleteRecordsResponseDeleteRecordsTopicResult(w: Writer, version: number, m: DeleteRecordsResponseDeleteRecordsTopicResult): void {
+export function encodeDeleteRecordsResponseDeleteRecordsTopicResult(w: Writer, version: number, m: DeleteRecordsResponseDeleteRecordsTopicResultInput): void {
   if (m.name == null) throw nullNotAllowed("DeleteRecordsResponseDeleteRecordsTopicResult.name");
   if (version >= 2) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (m.partitions == null) throw nullNotAllowed("DeleteRecordsResponseDeleteRecordsTopicResult.partitions");
@@ -177,6 +201,13 @@ export interface DeleteRecordsResponseDeleteRecordsPartitionResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteRecordsResponseDeleteRecordsPartitionResultInput {
+  partitionIndex: number;
+  lowWatermark: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDeleteRecordsResponseDeleteRecordsPartitionResult(): DeleteRecordsResponseDeleteRecordsPartitionResult {
   return {
     partitionIndex: 0,
@@ -185,7 +216,7 @@ export function defaultDeleteRecordsResponseDeleteRecordsPartitionResult(): Dele
   };
 }
 
-export function encodeDeleteRecordsResponseDeleteRecordsPartitionResult(w: Writer, version: number, m: DeleteRecordsResponseDeleteRecordsPartitionResult): void {
+export function encodeDeleteRecordsResponseDeleteRecordsPartitionResult(w: Writer, version: number, m: DeleteRecordsResponseDeleteRecordsPartitionResultInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.lowWatermark);
   w.writeInt16(m.errorCode);
@@ -212,6 +243,12 @@ export interface DeleteRecordsResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteRecordsResponseInput {
+  throttleTimeMs: number;
+  topics: DeleteRecordsResponseDeleteRecordsTopicResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDeleteRecordsResponse(): DeleteRecordsResponse {
   return {
     throttleTimeMs: 0,
@@ -219,7 +256,7 @@ export function defaultDeleteRecordsResponse(): DeleteRecordsResponse {
   };
 }
 
-export function encodeDeleteRecordsResponse(w: Writer, version: number, m: DeleteRecordsResponse): void {
+export function encodeDeleteRecordsResponse(w: Writer, version: number, m: DeleteRecordsResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   if (m.topics == null) throw nullNotAllowed("DeleteRecordsResponse.topics");
   if (version >= 2) w.writeCompactNullableArray(m.topics, (w, x) => encodeDeleteRecordsResponseDeleteRecordsTopicResult(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeDeleteRecordsResponseDeleteRecordsTopicResult(w, version, x));

@@ -10,6 +10,12 @@ export interface DeleteTopicsRequestDeleteTopicState {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DeleteTopicsRequestDeleteTopicStateInput {
+  name: string | null;
+  topicId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDeleteTopicsRequestDeleteTopicState(): DeleteTopicsRequestDeleteTopicState {
   return {
     name: null,
@@ -17,7 +23,7 @@ export function defaultDeleteTopicsRequestDeleteTopicState(): DeleteTopicsReques
   };
 }
 
-export function encodeDeleteTopicsRequestDeleteTopicState(w: Writer, _version: number, m: DeleteTopicsRequestDeleteTopicState): void {
+export function encodeDeleteTopicsRequestDeleteTopicState(w: Writer, _version: number, m: DeleteTopicsRequestDeleteTopicStateInput): void {
   w.writeCompactNullableString(m.name);
   w.writeUuid(m.topicId);
   w.writeTaggedFields(undefined, m.unknownTaggedFields);
@@ -33,7 +39,14 @@ export function decodeDeleteTopicsRequestDeleteTopicState(r: Reader, _version: n
 }
 
 export interface DeleteTopicsRequest {
-  topics?: DeleteTopicsRequestDeleteTopicState[];
+  topics: DeleteTopicsRequestDeleteTopicState[];
+  topicNames: string[];
+  timeoutMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteTopicsRequestInput {
+  topics?: DeleteTopicsRequestDeleteTopicStateInput[];
   topicNames?: string[];
   timeoutMs: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -47,7 +60,7 @@ export function defaultDeleteTopicsRequest(): DeleteTopicsRequest {
   };
 }
 
-export function encodeDeleteTopicsRequest(w: Writer, version: number, m: DeleteTopicsRequest): void {
+export function encodeDeleteTopicsRequest(w: Writer, version: number, m: DeleteTopicsRequestInput): void {
   if (version >= 6) {
     if ((m.topics ?? []) == null) throw nullNotAllowed("DeleteTopicsRequest.topics");
     if (version >= 4) w.writeCompactNullableArray((m.topics ?? []), (w, x) => encodeDeleteTopicsRequestDeleteTopicState(w, version, x)); else w.writeNullableArray((m.topics ?? []), (w, x) => encodeDeleteTopicsRequestDeleteTopicState(w, version, x));
@@ -103,6 +116,14 @@ export function decodeDeleteTopicsRequest(r: Reader, version: number): DeleteTop
 
 export interface DeleteTopicsResponseDeletableTopicResult {
   name: string | null;
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteTopicsResponseDeletableTopicResultInput {
+  name: string | null;
   topicId?: string;
   errorCode: number;
   errorMessage?: string | null;
@@ -118,7 +139,7 @@ export function defaultDeleteTopicsResponseDeletableTopicResult(): DeleteTopicsR
   };
 }
 
-export function encodeDeleteTopicsResponseDeletableTopicResult(w: Writer, version: number, m: DeleteTopicsResponseDeletableTopicResult): void {
+export function encodeDeleteTopicsResponseDeletableTopicResult(w: Writer, version: number, m: DeleteTopicsResponseDeletableTopicResultInput): void {
   if (m.name == null && !(version >= 6)) throw nullNotAllowed("DeleteTopicsResponseDeletableTopicResult.name");
   if (version >= 4) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (version >= 6) {
@@ -152,8 +173,14 @@ export function decodeDeleteTopicsResponseDeletableTopicResult(r: Reader, versio
 }
 
 export interface DeleteTopicsResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   responses: DeleteTopicsResponseDeletableTopicResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DeleteTopicsResponseInput {
+  throttleTimeMs?: number;
+  responses: DeleteTopicsResponseDeletableTopicResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -164,7 +191,7 @@ export function defaultDeleteTopicsResponse(): DeleteTopicsResponse {
   };
 }
 
-export function encodeDeleteTopicsResponse(w: Writer, version: number, m: DeleteTopicsResponse): void {
+export function encodeDeleteTopicsResponse(w: Writer, version: number, m: DeleteTopicsResponseInput): void {
   if (version >= 1) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

@@ -6,6 +6,12 @@ import { nullNotAllowed } from "../codec-support.js";
 
 export interface DescribeClusterRequest {
   includeClusterAuthorizedOperations: boolean;
+  endpointType: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeClusterRequestInput {
+  includeClusterAuthorizedOperations: boolean;
   endpointType?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -17,7 +23,7 @@ export function defaultDescribeClusterRequest(): DescribeClusterRequest {
   };
 }
 
-export function encodeDescribeClusterRequest(w: Writer, version: number, m: DescribeClusterRequest): void {
+export function encodeDescribeClusterRequest(w: Writer, version: number, m: DescribeClusterRequestInput): void {
   w.writeBool(m.includeClusterAuthorizedOperations);
   if (version >= 1) {
     w.writeInt8((m.endpointType ?? 1));
@@ -44,6 +50,14 @@ export interface DescribeClusterResponseDescribeClusterBroker {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeClusterResponseDescribeClusterBrokerInput {
+  brokerId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeClusterResponseDescribeClusterBroker {
   return {
     brokerId: 0,
@@ -53,7 +67,7 @@ export function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeC
   };
 }
 
-export function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, _version: number, m: DescribeClusterResponseDescribeClusterBroker): void {
+export function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, _version: number, m: DescribeClusterResponseDescribeClusterBrokerInput): void {
   w.writeInt32(m.brokerId);
   if (m.host == null) throw nullNotAllowed("DescribeClusterResponseDescribeClusterBroker.host");
   w.writeCompactNullableString(m.host);
@@ -77,10 +91,22 @@ export interface DescribeClusterResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
-  endpointType?: number;
+  endpointType: number;
   clusterId: string;
   controllerId: number;
   brokers: DescribeClusterResponseDescribeClusterBroker[];
+  clusterAuthorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeClusterResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  endpointType?: number;
+  clusterId: string;
+  controllerId: number;
+  brokers: DescribeClusterResponseDescribeClusterBrokerInput[];
   clusterAuthorizedOperations: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -98,7 +124,7 @@ export function defaultDescribeClusterResponse(): DescribeClusterResponse {
   };
 }
 
-export function encodeDescribeClusterResponse(w: Writer, version: number, m: DescribeClusterResponse): void {
+export function encodeDescribeClusterResponse(w: Writer, version: number, m: DescribeClusterResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeCompactNullableString(m.errorMessage);

@@ -11,6 +11,13 @@ export interface DescribeConfigsRequestDescribeConfigsResource {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeConfigsRequestDescribeConfigsResourceInput {
+  resourceType: number;
+  resourceName: string;
+  configurationKeys: string[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDescribeConfigsRequestDescribeConfigsResource(): DescribeConfigsRequestDescribeConfigsResource {
   return {
     resourceType: 0,
@@ -19,7 +26,7 @@ export function defaultDescribeConfigsRequestDescribeConfigsResource(): Describe
   };
 }
 
-export function encodeDescribeConfigsRequestDescribeConfigsResource(w: Writer, version: number, m: DescribeConfigsRequestDescribeConfigsResource): void {
+export function encodeDescribeConfigsRequestDescribeConfigsResource(w: Writer, version: number, m: DescribeConfigsRequestDescribeConfigsResourceInput): void {
   w.writeInt8(m.resourceType);
   if (m.resourceName == null) throw nullNotAllowed("DescribeConfigsRequestDescribeConfigsResource.resourceName");
   if (version >= 4) w.writeCompactNullableString(m.resourceName); else w.writeNullableString(m.resourceName);
@@ -54,6 +61,13 @@ export function decodeDescribeConfigsRequestDescribeConfigsResource(r: Reader, v
 
 export interface DescribeConfigsRequest {
   resources: DescribeConfigsRequestDescribeConfigsResource[];
+  includeSynonyms: boolean;
+  includeDocumentation: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeConfigsRequestInput {
+  resources: DescribeConfigsRequestDescribeConfigsResourceInput[];
   includeSynonyms?: boolean;
   includeDocumentation?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -67,7 +81,7 @@ export function defaultDescribeConfigsRequest(): DescribeConfigsRequest {
   };
 }
 
-export function encodeDescribeConfigsRequest(w: Writer, version: number, m: DescribeConfigsRequest): void {
+export function encodeDescribeConfigsRequest(w: Writer, version: number, m: DescribeConfigsRequestInput): void {
   if (m.resources == null) throw nullNotAllowed("DescribeConfigsRequest.resources");
   if (version >= 4) w.writeCompactNullableArray(m.resources, (w, x) => encodeDescribeConfigsRequestDescribeConfigsResource(w, version, x)); else w.writeNullableArray(m.resources, (w, x) => encodeDescribeConfigsRequestDescribeConfigsResource(w, version, x));
   if (version >= 1) {
@@ -117,6 +131,15 @@ export interface DescribeConfigsResponseDescribeConfigsResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeConfigsResponseDescribeConfigsResultInput {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  configs: DescribeConfigsResponseDescribeConfigsResourceResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDescribeConfigsResponseDescribeConfigsResult(): DescribeConfigsResponseDescribeConfigsResult {
   return {
     errorCode: 0,
@@ -127,7 +150,7 @@ export function defaultDescribeConfigsResponseDescribeConfigsResult(): DescribeC
   };
 }
 
-export function encodeDescribeConfigsResponseDescribeConfigsResult(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsResult): void {
+export function encodeDescribeConfigsResponseDescribeConfigsResult(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsResultInput): void {
   w.writeInt16(m.errorCode);
   if (version >= 4) w.writeCompactNullableString(m.errorMessage); else w.writeNullableString(m.errorMessage);
   w.writeInt8(m.resourceType);
@@ -169,10 +192,23 @@ export interface DescribeConfigsResponseDescribeConfigsResourceResult {
   name: string;
   value: string | null;
   readOnly: boolean;
+  isDefault: boolean;
+  configSource: number;
+  isSensitive: boolean;
+  synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
+  configType: number;
+  documentation: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeConfigsResponseDescribeConfigsResourceResultInput {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
   isDefault?: boolean;
   configSource?: number;
   isSensitive: boolean;
-  synonyms?: DescribeConfigsResponseDescribeConfigsSynonym[];
+  synonyms?: DescribeConfigsResponseDescribeConfigsSynonymInput[];
   configType?: number;
   documentation?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -192,7 +228,7 @@ export function defaultDescribeConfigsResponseDescribeConfigsResourceResult(): D
   };
 }
 
-export function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsResourceResult): void {
+export function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsResourceResultInput): void {
   if (m.name == null) throw nullNotAllowed("DescribeConfigsResponseDescribeConfigsResourceResult.name");
   if (version >= 4) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (version >= 4) w.writeCompactNullableString(m.value); else w.writeNullableString(m.value);
@@ -265,6 +301,13 @@ export interface DescribeConfigsResponseDescribeConfigsSynonym {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeConfigsResponseDescribeConfigsSynonymInput {
+  name: string;
+  value: string | null;
+  source: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDescribeConfigsResponseDescribeConfigsSynonym(): DescribeConfigsResponseDescribeConfigsSynonym {
   return {
     name: "",
@@ -273,7 +316,7 @@ export function defaultDescribeConfigsResponseDescribeConfigsSynonym(): Describe
   };
 }
 
-export function encodeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsSynonym): void {
+export function encodeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsSynonymInput): void {
   if (m.name == null) throw nullNotAllowed("DescribeConfigsResponseDescribeConfigsSynonym.name");
   if (version >= 4) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (version >= 4) w.writeCompactNullableString(m.value); else w.writeNullableString(m.value);
@@ -301,6 +344,12 @@ export interface DescribeConfigsResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface DescribeConfigsResponseInput {
+  throttleTimeMs: number;
+  results: DescribeConfigsResponseDescribeConfigsResultInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultDescribeConfigsResponse(): DescribeConfigsResponse {
   return {
     throttleTimeMs: 0,
@@ -308,7 +357,7 @@ export function defaultDescribeConfigsResponse(): DescribeConfigsResponse {
   };
 }
 
-export function encodeDescribeConfigsResponse(w: Writer, version: number, m: DescribeConfigsResponse): void {
+export function encodeDescribeConfigsResponse(w: Writer, version: number, m: DescribeConfigsResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   if (m.results == null) throw nullNotAllowed("DescribeConfigsResponse.results");
   if (version >= 4) w.writeCompactNullableArray(m.results, (w, x) => encodeDescribeConfigsResponseDescribeConfigsResult(w, version, x)); else w.writeNullableArray(m.results, (w, x) => encodeDescribeConfigsResponseDescribeConfigsResult(w, version, x));

@@ -6,6 +6,12 @@ import { nullNotAllowed } from "../codec-support.js";
 
 export interface DescribeGroupsRequest {
   groups: string[];
+  includeAuthorizedOperations: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeGroupsRequestInput {
+  groups: string[];
   includeAuthorizedOperations?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -17,7 +23,7 @@ export function defaultDescribeGroupsRequest(): DescribeGroupsRequest {
   };
 }
 
-export function encodeDescribeGroupsRequest(w: Writer, version: number, m: DescribeGroupsRequest): void {
+export function encodeDescribeGroupsRequest(w: Writer, version: number, m: DescribeGroupsRequestInput): void {
   if (m.groups == null) throw nullNotAllowed("DescribeGroupsRequest.groups");
   if (version >= 5) w.writeCompactNullableArray(m.groups, (w, x) => w.writeCompactString(x)); else w.writeNullableArray(m.groups, (w, x) => w.writeString(x));
   if (version >= 3) {
@@ -60,6 +66,17 @@ export interface DescribeGroupsResponseDescribedGroup {
   protocolType: string;
   protocolData: string;
   members: DescribeGroupsResponseDescribedGroupMember[];
+  authorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeGroupsResponseDescribedGroupInput {
+  errorCode: number;
+  groupId: string;
+  groupState: string;
+  protocolType: string;
+  protocolData: string;
+  members: DescribeGroupsResponseDescribedGroupMemberInput[];
   authorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -76,7 +93,7 @@ export function defaultDescribeGroupsResponseDescribedGroup(): DescribeGroupsRes
   };
 }
 
-export function encodeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, m: DescribeGroupsResponseDescribedGroup): void {
+export function encodeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, m: DescribeGroupsResponseDescribedGroupInput): void {
   w.writeInt16(m.errorCode);
   if (m.groupId == null) throw nullNotAllowed("DescribeGroupsResponseDescribedGroup.groupId");
   if (version >= 5) w.writeCompactNullableString(m.groupId); else w.writeNullableString(m.groupId);
@@ -127,6 +144,16 @@ export function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: n
 
 export interface DescribeGroupsResponseDescribedGroupMember {
   memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  memberMetadata: Buffer;
+  memberAssignment: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeGroupsResponseDescribedGroupMemberInput {
+  memberId: string;
   groupInstanceId?: string | null;
   clientId: string;
   clientHost: string;
@@ -146,7 +173,7 @@ export function defaultDescribeGroupsResponseDescribedGroupMember(): DescribeGro
   };
 }
 
-export function encodeDescribeGroupsResponseDescribedGroupMember(w: Writer, version: number, m: DescribeGroupsResponseDescribedGroupMember): void {
+export function encodeDescribeGroupsResponseDescribedGroupMember(w: Writer, version: number, m: DescribeGroupsResponseDescribedGroupMemberInput): void {
   if (m.memberId == null) throw nullNotAllowed("DescribeGroupsResponseDescribedGroupMember.memberId");
   if (version >= 5) w.writeCompactNullableString(m.memberId); else w.writeNullableString(m.memberId);
   if (version >= 4) {
@@ -184,8 +211,14 @@ export function decodeDescribeGroupsResponseDescribedGroupMember(r: Reader, vers
 }
 
 export interface DescribeGroupsResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   groups: DescribeGroupsResponseDescribedGroup[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface DescribeGroupsResponseInput {
+  throttleTimeMs?: number;
+  groups: DescribeGroupsResponseDescribedGroupInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -196,7 +229,7 @@ export function defaultDescribeGroupsResponse(): DescribeGroupsResponse {
   };
 }
 
-export function encodeDescribeGroupsResponse(w: Writer, version: number, m: DescribeGroupsResponse): void {
+export function encodeDescribeGroupsResponse(w: Writer, version: number, m: DescribeGroupsResponseInput): void {
   if (version >= 1) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

@@ -10,6 +10,12 @@ export interface FetchRequestFetchTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchRequestFetchTopicInput {
+  topic: string;
+  partitions: FetchRequestFetchPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultFetchRequestFetchTopic(): FetchRequestFetchTopic {
   return {
     topic: "",
@@ -17,7 +23,7 @@ export function defaultFetchRequestFetchTopic(): FetchRequestFetchTopic {
   };
 }
 
-export function encodeFetchRequestFetchTopic(w: Writer, version: number, m: FetchRequestFetchTopic): void {
+export function encodeFetchRequestFetchTopic(w: Writer, version: number, m: FetchRequestFetchTopicInput): void {
   if (m.topic == null) throw nullNotAllowed("FetchRequestFetchTopic.topic");
   if (version >= 12) w.writeCompactNullableString(m.topic); else w.writeNullableString(m.topic);
   if (m.partitions == null) throw nullNotAllowed("FetchRequestFetchTopic.partitions");
@@ -51,6 +57,16 @@ export function decodeFetchRequestFetchTopic(r: Reader, version: number): FetchR
 
 export interface FetchRequestFetchPartition {
   partition: number;
+  currentLeaderEpoch: number;
+  fetchOffset: number;
+  lastFetchedEpoch: number;
+  logStartOffset: number;
+  partitionMaxBytes: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchRequestFetchPartitionInput {
+  partition: number;
   currentLeaderEpoch?: number;
   fetchOffset: number;
   lastFetchedEpoch?: number;
@@ -70,7 +86,7 @@ export function defaultFetchRequestFetchPartition(): FetchRequestFetchPartition 
   };
 }
 
-export function encodeFetchRequestFetchPartition(w: Writer, version: number, m: FetchRequestFetchPartition): void {
+export function encodeFetchRequestFetchPartition(w: Writer, version: number, m: FetchRequestFetchPartitionInput): void {
   w.writeInt32(m.partition);
   if (version >= 9) {
     w.writeInt32((m.currentLeaderEpoch ?? -1));
@@ -115,6 +131,12 @@ export interface FetchRequestForgottenTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchRequestForgottenTopicInput {
+  topic: string;
+  partitions: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultFetchRequestForgottenTopic(): FetchRequestForgottenTopic {
   return {
     topic: "",
@@ -122,7 +144,7 @@ export function defaultFetchRequestForgottenTopic(): FetchRequestForgottenTopic 
   };
 }
 
-export function encodeFetchRequestForgottenTopic(w: Writer, version: number, m: FetchRequestForgottenTopic): void {
+export function encodeFetchRequestForgottenTopic(w: Writer, version: number, m: FetchRequestForgottenTopicInput): void {
   if (m.topic == null) throw nullNotAllowed("FetchRequestForgottenTopic.topic");
   if (version >= 12) w.writeCompactNullableString(m.topic); else w.writeNullableString(m.topic);
   if (m.partitions == null) throw nullNotAllowed("FetchRequestForgottenTopic.partitions");
@@ -156,6 +178,21 @@ export function decodeFetchRequestForgottenTopic(r: Reader, version: number): Fe
 }
 
 export interface FetchRequest {
+  clusterId: string | null;
+  replicaId: number;
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  isolationLevel: number;
+  sessionId: number;
+  sessionEpoch: number;
+  topics: FetchRequestFetchTopic[];
+  forgottenTopicsData: FetchRequestForgottenTopic[];
+  rackId: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchRequestInput {
   clusterId?: string | null;
   replicaId: number;
   maxWaitMs: number;
@@ -164,8 +201,8 @@ export interface FetchRequest {
   isolationLevel?: number;
   sessionId?: number;
   sessionEpoch?: number;
-  topics: FetchRequestFetchTopic[];
-  forgottenTopicsData?: FetchRequestForgottenTopic[];
+  topics: FetchRequestFetchTopicInput[];
+  forgottenTopicsData?: FetchRequestForgottenTopicInput[];
   rackId?: string;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -186,7 +223,7 @@ export function defaultFetchRequest(): FetchRequest {
   };
 }
 
-export function encodeFetchRequest(w: Writer, version: number, m: FetchRequest): void {
+export function encodeFetchRequest(w: Writer, version: number, m: FetchRequestInput): void {
   w.writeInt32(m.replicaId);
   w.writeInt32(m.maxWaitMs);
   w.writeInt32(m.minBytes);
@@ -297,6 +334,12 @@ export interface FetchResponseFetchableTopicResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchResponseFetchableTopicResponseInput {
+  topic: string;
+  partitions: FetchResponsePartitionDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultFetchResponseFetchableTopicResponse(): FetchResponseFetchableTopicResponse {
   return {
     topic: "",
@@ -304,7 +347,7 @@ export function defaultFetchResponseFetchableTopicResponse(): FetchResponseFetch
   };
 }
 
-export function encodeFetchResponseFetchableTopicResponse(w: Writer, version: number, m: FetchResponseFetchableTopicResponse): void {
+export function encodeFetchResponseFetchableTopicResponse(w: Writer, version: number, m: FetchResponseFetchableTopicResponseInput): void {
   if (m.topic == null) throw nullNotAllowed("FetchResponseFetchableTopicResponse.topic");
   if (version >= 12) w.writeCompactNullableString(m.topic); else w.writeNullableString(m.topic);
   if (m.partitions == null) throw nullNotAllowed("FetchResponseFetchableTopicResponse.partitions");
@@ -340,14 +383,29 @@ export interface FetchResponsePartitionData {
   partitionIndex: number;
   errorCode: number;
   highWatermark: number;
-  lastStableOffset?: number;
-  logStartOffset?: number;
+  lastStableOffset: number;
+  logStartOffset: number;
   divergingEpoch?: FetchResponseEpochEndOffset;
   currentLeader?: FetchResponseLeaderIdAndEpoch;
   snapshotId?: FetchResponseSnapshotId;
-  abortedTransactions?: FetchResponseAbortedTransaction[] | null;
-  preferredReadReplica?: number;
+  abortedTransactions: FetchResponseAbortedTransaction[] | null;
+  preferredReadReplica: number;
   records: Buffer | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponsePartitionDataInput {
+  partitionIndex: number;
+  errorCode: number;
+  highWatermark: number;
+  lastStableOffset?: number;
+  logStartOffset?: number;
+  divergingEpoch?: FetchResponseEpochEndOffsetInput;
+  currentLeader?: FetchResponseLeaderIdAndEpochInput;
+  snapshotId?: FetchResponseSnapshotIdInput;
+  abortedTransactions?: FetchResponseAbortedTransactionInput[] | null;
+  preferredReadReplica?: number;
+  records: Buffer | readonly Buffer[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -364,7 +422,7 @@ export function defaultFetchResponsePartitionData(): FetchResponsePartitionData 
   };
 }
 
-export function encodeFetchResponsePartitionData(w: Writer, version: number, m: FetchResponsePartitionData): void {
+export function encodeFetchResponsePartitionData(w: Writer, version: number, m: FetchResponsePartitionDataInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   w.writeInt64(m.highWatermark);
@@ -381,7 +439,7 @@ export function encodeFetchResponsePartitionData(w: Writer, version: number, m: 
   if (version >= 11) {
     w.writeInt32((m.preferredReadReplica ?? -1));
   }
-  if (version >= 12) w.writeCompactNullableBytes(m.records); else w.writeNullableBytes(m.records);
+  if (version >= 12) w.writeCompactRecords(m.records); else w.writeRecords(m.records);
   if (version >= 12) {
     let known: UnknownTaggedField[] | undefined;
     if ((version >= 12) && !(m.divergingEpoch === undefined)) {
@@ -472,6 +530,12 @@ export interface FetchResponseEpochEndOffset {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchResponseEpochEndOffsetInput {
+  epoch: number;
+  endOffset: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultFetchResponseEpochEndOffset(): FetchResponseEpochEndOffset {
   return {
     epoch: -1,
@@ -479,7 +543,7 @@ export function defaultFetchResponseEpochEndOffset(): FetchResponseEpochEndOffse
   };
 }
 
-export function encodeFetchResponseEpochEndOffset(w: Writer, _version: number, m: FetchResponseEpochEndOffset): void {
+export function encodeFetchResponseEpochEndOffset(w: Writer, _version: number, m: FetchResponseEpochEndOffsetInput): void {
   w.writeInt32(m.epoch);
   w.writeInt64(m.endOffset);
   w.writeTaggedFields(undefined, m.unknownTaggedFields);
@@ -500,6 +564,12 @@ export interface FetchResponseLeaderIdAndEpoch {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchResponseLeaderIdAndEpochInput {
+  leaderId: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultFetchResponseLeaderIdAndEpoch(): FetchResponseLeaderIdAndEpoch {
   return {
     leaderId: -1,
@@ -507,7 +577,7 @@ export function defaultFetchResponseLeaderIdAndEpoch(): FetchResponseLeaderIdAnd
   };
 }
 
-export function encodeFetchResponseLeaderIdAndEpoch(w: Writer, _version: number, m: FetchResponseLeaderIdAndEpoch): void {
+export function encodeFetchResponseLeaderIdAndEpoch(w: Writer, _version: number, m: FetchResponseLeaderIdAndEpochInput): void {
   w.writeInt32(m.leaderId);
   w.writeInt32(m.leaderEpoch);
   w.writeTaggedFields(undefined, m.unknownTaggedFields);
@@ -528,6 +598,12 @@ export interface FetchResponseSnapshotId {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchResponseSnapshotIdInput {
+  endOffset: number;
+  epoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultFetchResponseSnapshotId(): FetchResponseSnapshotId {
   return {
     endOffset: -1,
@@ -535,7 +611,7 @@ export function defaultFetchResponseSnapshotId(): FetchResponseSnapshotId {
   };
 }
 
-export function encodeFetchResponseSnapshotId(w: Writer, _version: number, m: FetchResponseSnapshotId): void {
+export function encodeFetchResponseSnapshotId(w: Writer, _version: number, m: FetchResponseSnapshotIdInput): void {
   w.writeInt64(m.endOffset);
   w.writeInt32(m.epoch);
   w.writeTaggedFields(undefined, m.unknownTaggedFields);
@@ -556,6 +632,12 @@ export interface FetchResponseAbortedTransaction {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FetchResponseAbortedTransactionInput {
+  producerId: number;
+  firstOffset: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultFetchResponseAbortedTransaction(): FetchResponseAbortedTransaction {
   return {
     producerId: 0,
@@ -563,7 +645,7 @@ export function defaultFetchResponseAbortedTransaction(): FetchResponseAbortedTr
   };
 }
 
-export function encodeFetchResponseAbortedTransaction(w: Writer, version: number, m: FetchResponseAbortedTransaction): void {
+export function encodeFetchResponseAbortedTransaction(w: Writer, version: number, m: FetchResponseAbortedTransactionInput): void {
   w.writeInt64(m.producerId);
   w.writeInt64(m.firstOffset);
   if (version >= 12) {
@@ -583,10 +665,18 @@ export function decodeFetchResponseAbortedTransaction(r: Reader, version: number
 }
 
 export interface FetchResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  sessionId: number;
+  responses: FetchResponseFetchableTopicResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FetchResponseInput {
   throttleTimeMs?: number;
   errorCode?: number;
   sessionId?: number;
-  responses: FetchResponseFetchableTopicResponse[];
+  responses: FetchResponseFetchableTopicResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -599,7 +689,7 @@ export function defaultFetchResponse(): FetchResponse {
   };
 }
 
-export function encodeFetchResponse(w: Writer, version: number, m: FetchResponse): void {
+export function encodeFetchResponse(w: Writer, version: number, m: FetchResponseInput): void {
   if (version >= 1) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

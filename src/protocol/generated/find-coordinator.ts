@@ -5,6 +5,13 @@ import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
 export interface FindCoordinatorRequest {
+  key: string;
+  keyType: number;
+  coordinatorKeys: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FindCoordinatorRequestInput {
   key?: string;
   keyType?: number;
   coordinatorKeys?: string[];
@@ -19,7 +26,7 @@ export function defaultFindCoordinatorRequest(): FindCoordinatorRequest {
   };
 }
 
-export function encodeFindCoordinatorRequest(w: Writer, version: number, m: FindCoordinatorRequest): void {
+export function encodeFindCoordinatorRequest(w: Writer, version: number, m: FindCoordinatorRequestInput): void {
   if (version <= 3) {
     if ((m.key ?? "") == null) throw nullNotAllowed("FindCoordinatorRequest.key");
     if (version >= 3) w.writeCompactNullableString((m.key ?? "")); else w.writeNullableString((m.key ?? ""));
@@ -76,6 +83,16 @@ export interface FindCoordinatorResponseCoordinator {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface FindCoordinatorResponseCoordinatorInput {
+  key: string;
+  nodeId: number;
+  host: string;
+  port: number;
+  errorCode: number;
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultFindCoordinatorResponseCoordinator(): FindCoordinatorResponseCoordinator {
   return {
     key: "",
@@ -87,7 +104,7 @@ export function defaultFindCoordinatorResponseCoordinator(): FindCoordinatorResp
   };
 }
 
-export function encodeFindCoordinatorResponseCoordinator(w: Writer, _version: number, m: FindCoordinatorResponseCoordinator): void {
+export function encodeFindCoordinatorResponseCoordinator(w: Writer, _version: number, m: FindCoordinatorResponseCoordinatorInput): void {
   if (m.key == null) throw nullNotAllowed("FindCoordinatorResponseCoordinator.key");
   w.writeCompactNullableString(m.key);
   w.writeInt32(m.nodeId);
@@ -113,13 +130,24 @@ export function decodeFindCoordinatorResponseCoordinator(r: Reader, _version: nu
 }
 
 export interface FindCoordinatorResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  nodeId: number;
+  host: string;
+  port: number;
+  coordinators: FindCoordinatorResponseCoordinator[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface FindCoordinatorResponseInput {
   throttleTimeMs?: number;
   errorCode?: number;
   errorMessage?: string | null;
   nodeId?: number;
   host?: string;
   port?: number;
-  coordinators?: FindCoordinatorResponseCoordinator[];
+  coordinators?: FindCoordinatorResponseCoordinatorInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -135,7 +163,7 @@ export function defaultFindCoordinatorResponse(): FindCoordinatorResponse {
   };
 }
 
-export function encodeFindCoordinatorResponse(w: Writer, version: number, m: FindCoordinatorResponse): void {
+export function encodeFindCoordinatorResponse(w: Writer, version: number, m: FindCoordinatorResponseInput): void {
   if (version >= 1) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

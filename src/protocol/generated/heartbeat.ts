@@ -8,6 +8,14 @@ export interface HeartbeatRequest {
   groupId: string;
   generationId: number;
   memberId: string;
+  groupInstanceId: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface HeartbeatRequestInput {
+  groupId: string;
+  generationId: number;
+  memberId: string;
   groupInstanceId?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -21,7 +29,7 @@ export function defaultHeartbeatRequest(): HeartbeatRequest {
   };
 }
 
-export function encodeHeartbeatRequest(w: Writer, version: number, m: HeartbeatRequest): void {
+export function encodeHeartbeatRequest(w: Writer, version: number, m: HeartbeatRequestInput): void {
   if (m.groupId == null) throw nullNotAllowed("HeartbeatRequest.groupId");
   if (version >= 4) w.writeCompactNullableString(m.groupId); else w.writeNullableString(m.groupId);
   w.writeInt32(m.generationId);
@@ -52,6 +60,12 @@ export function decodeHeartbeatRequest(r: Reader, version: number): HeartbeatReq
 }
 
 export interface HeartbeatResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface HeartbeatResponseInput {
   throttleTimeMs?: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -64,7 +78,7 @@ export function defaultHeartbeatResponse(): HeartbeatResponse {
   };
 }
 
-export function encodeHeartbeatResponse(w: Writer, version: number, m: HeartbeatResponse): void {
+export function encodeHeartbeatResponse(w: Writer, version: number, m: HeartbeatResponseInput): void {
   if (version >= 1) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

@@ -11,6 +11,13 @@ export interface IncrementalAlterConfigsRequestAlterConfigsResource {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface IncrementalAlterConfigsRequestAlterConfigsResourceInput {
+  resourceType: number;
+  resourceName: string;
+  configs: IncrementalAlterConfigsRequestAlterableConfigInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultIncrementalAlterConfigsRequestAlterConfigsResource(): IncrementalAlterConfigsRequestAlterConfigsResource {
   return {
     resourceType: 0,
@@ -19,7 +26,7 @@ export function defaultIncrementalAlterConfigsRequestAlterConfigsResource(): Inc
   };
 }
 
-export function encodeIncrementalAlterConfigsRequestAlterConfigsResource(w: Writer, version: number, m: IncrementalAlterConfigsRequestAlterConfigsResource): void {
+export function encodeIncrementalAlterConfigsRequestAlterConfigsResource(w: Writer, version: number, m: IncrementalAlterConfigsRequestAlterConfigsResourceInput): void {
   w.writeInt8(m.resourceType);
   if (m.resourceName == null) throw nullNotAllowed("IncrementalAlterConfigsRequestAlterConfigsResource.resourceName");
   if (version >= 1) w.writeCompactNullableString(m.resourceName); else w.writeNullableString(m.resourceName);
@@ -60,6 +67,13 @@ export interface IncrementalAlterConfigsRequestAlterableConfig {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface IncrementalAlterConfigsRequestAlterableConfigInput {
+  name: string;
+  configOperation: number;
+  value: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultIncrementalAlterConfigsRequestAlterableConfig(): IncrementalAlterConfigsRequestAlterableConfig {
   return {
     name: "",
@@ -68,7 +82,7 @@ export function defaultIncrementalAlterConfigsRequestAlterableConfig(): Incremen
   };
 }
 
-export function encodeIncrementalAlterConfigsRequestAlterableConfig(w: Writer, version: number, m: IncrementalAlterConfigsRequestAlterableConfig): void {
+export function encodeIncrementalAlterConfigsRequestAlterableConfig(w: Writer, version: number, m: IncrementalAlterConfigsRequestAlterableConfigInput): void {
   if (m.name == null) throw nullNotAllowed("IncrementalAlterConfigsRequestAlterableConfig.name");
   if (version >= 1) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   w.writeInt8(m.configOperation);
@@ -96,6 +110,12 @@ export interface IncrementalAlterConfigsRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface IncrementalAlterConfigsRequestInput {
+  resources: IncrementalAlterConfigsRequestAlterConfigsResourceInput[];
+  validateOnly: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultIncrementalAlterConfigsRequest(): IncrementalAlterConfigsRequest {
   return {
     resources: [],
@@ -103,7 +123,7 @@ export function defaultIncrementalAlterConfigsRequest(): IncrementalAlterConfigs
   };
 }
 
-export function encodeIncrementalAlterConfigsRequest(w: Writer, version: number, m: IncrementalAlterConfigsRequest): void {
+export function encodeIncrementalAlterConfigsRequest(w: Writer, version: number, m: IncrementalAlterConfigsRequestInput): void {
   if (m.resources == null) throw nullNotAllowed("IncrementalAlterConfigsRequest.resources");
   if (version >= 1) w.writeCompactNullableArray(m.resources, (w, x) => encodeIncrementalAlterConfigsRequestAlterConfigsResource(w, version, x)); else w.writeNullableArray(m.resources, (w, x) => encodeIncrementalAlterConfigsRequestAlterConfigsResource(w, version, x));
   w.writeBool(m.validateOnly);
@@ -142,6 +162,14 @@ export interface IncrementalAlterConfigsResponseAlterConfigsResourceResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultIncrementalAlterConfigsResponseAlterConfigsResourceResponse(): IncrementalAlterConfigsResponseAlterConfigsResourceResponse {
   return {
     errorCode: 0,
@@ -151,7 +179,7 @@ export function defaultIncrementalAlterConfigsResponseAlterConfigsResourceRespon
   };
 }
 
-export function encodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, version: number, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponse): void {
+export function encodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, version: number, m: IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput): void {
   w.writeInt16(m.errorCode);
   if (version >= 1) w.writeCompactNullableString(m.errorMessage); else w.writeNullableString(m.errorMessage);
   w.writeInt8(m.resourceType);
@@ -181,6 +209,12 @@ export interface IncrementalAlterConfigsResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface IncrementalAlterConfigsResponseInput {
+  throttleTimeMs: number;
+  responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultIncrementalAlterConfigsResponse(): IncrementalAlterConfigsResponse {
   return {
     throttleTimeMs: 0,
@@ -188,7 +222,7 @@ export function defaultIncrementalAlterConfigsResponse(): IncrementalAlterConfig
   };
 }
 
-export function encodeIncrementalAlterConfigsResponse(w: Writer, version: number, m: IncrementalAlterConfigsResponse): void {
+export function encodeIncrementalAlterConfigsResponse(w: Writer, version: number, m: IncrementalAlterConfigsResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   if (m.responses == null) throw nullNotAllowed("IncrementalAlterConfigsResponse.responses");
   if (version >= 1) w.writeCompactNullableArray(m.responses, (w, x) => encodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w, version, x)); else w.writeNullableArray(m.responses, (w, x) => encodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(w, version, x));

@@ -41,7 +41,7 @@ export const API_CODECS = {
     decodeRequest: produce.decodeProduceRequest,
     encodeResponse: produce.encodeProduceResponse,
     decodeResponse: produce.decodeProduceResponse,
-  } satisfies ApiCodec<produce.ProduceRequest, produce.ProduceResponse>,
+  } satisfies ApiCodec<produce.ProduceRequest, produce.ProduceResponse, produce.ProduceRequestInput, produce.ProduceResponseInput>,
   Fetch: {
     name: "Fetch",
     apiKey: 1,
@@ -52,7 +52,7 @@ export const API_CODECS = {
     decodeRequest: fetch.decodeFetchRequest,
     encodeResponse: fetch.encodeFetchResponse,
     decodeResponse: fetch.decodeFetchResponse,
-  } satisfies ApiCodec<fetch.FetchRequest, fetch.FetchResponse>,
+  } satisfies ApiCodec<fetch.FetchRequest, fetch.FetchResponse, fetch.FetchRequestInput, fetch.FetchResponseInput>,
   ListOffsets: {
     name: "ListOffsets",
     apiKey: 2,
@@ -63,7 +63,7 @@ export const API_CODECS = {
     decodeRequest: listOffsets.decodeListOffsetsRequest,
     encodeResponse: listOffsets.encodeListOffsetsResponse,
     decodeResponse: listOffsets.decodeListOffsetsResponse,
-  } satisfies ApiCodec<listOffsets.ListOffsetsRequest, listOffsets.ListOffsetsResponse>,
+  } satisfies ApiCodec<listOffsets.ListOffsetsRequest, listOffsets.ListOffsetsResponse, listOffsets.ListOffsetsRequestInput, listOffsets.ListOffsetsResponseInput>,
   Metadata: {
     name: "Metadata",
     apiKey: 3,
@@ -74,7 +74,7 @@ export const API_CODECS = {
     decodeRequest: metadata.decodeMetadataRequest,
     encodeResponse: metadata.encodeMetadataResponse,
     decodeResponse: metadata.decodeMetadataResponse,
-  } satisfies ApiCodec<metadata.MetadataRequest, metadata.MetadataResponse>,
+  } satisfies ApiCodec<metadata.MetadataRequest, metadata.MetadataResponse, metadata.MetadataRequestInput, metadata.MetadataResponseInput>,
   OffsetCommit: {
     name: "OffsetCommit",
     apiKey: 8,
@@ -85,7 +85,7 @@ export const API_CODECS = {
     decodeRequest: offsetCommit.decodeOffsetCommitRequest,
     encodeResponse: offsetCommit.encodeOffsetCommitResponse,
     decodeResponse: offsetCommit.decodeOffsetCommitResponse,
-  } satisfies ApiCodec<offsetCommit.OffsetCommitRequest, offsetCommit.OffsetCommitResponse>,
+  } satisfies ApiCodec<offsetCommit.OffsetCommitRequest, offsetCommit.OffsetCommitResponse, offsetCommit.OffsetCommitRequestInput, offsetCommit.OffsetCommitResponseInput>,
   OffsetFetch: {
     name: "OffsetFetch",
     apiKey: 9,
@@ -96,7 +96,7 @@ export const API_CODECS = {
     decodeRequest: offsetFetch.decodeOffsetFetchRequest,
     encodeResponse: offsetFetch.encodeOffsetFetchResponse,
     decodeResponse: offsetFetch.decodeOffsetFetchResponse,
-  } satisfies ApiCodec<offsetFetch.OffsetFetchRequest, offsetFetch.OffsetFetchResponse>,
+  } satisfies ApiCodec<offsetFetch.OffsetFetchRequest, offsetFetch.OffsetFetchResponse, offsetFetch.OffsetFetchRequestInput, offsetFetch.OffsetFetchResponseInput>,
   FindCoordinator: {
     name: "FindCoordinator",
     apiKey: 10,
@@ -107,7 +107,7 @@ export const API_CODECS = {
     decodeRequest: findCoordinator.decodeFindCoordinatorRequest,
     encodeResponse: findCoordinator.encodeFindCoordinatorResponse,
     decodeResponse: findCoordinator.decodeFindCoordinatorResponse,
-  } satisfies ApiCodec<findCoordinator.FindCoordinatorRequest, findCoordinator.FindCoordinatorResponse>,
+  } satisfies ApiCodec<findCoordinator.FindCoordinatorRequest, findCoordinator.FindCoordinatorResponse, findCoordinator.FindCoordinatorRequestInput, findCoordinator.FindCoordinatorResponseInput>,
   JoinGroup: {
     name: "JoinGroup",
     apiKey: 11,
@@ -118,7 +118,7 @@ export const API_CODECS = {
     decodeRequest: joinGroup.decodeJoinGroupRequest,
     encodeResponse: joinGroup.encodeJoinGroupResponse,
     decodeResponse: joinGroup.decodeJoinGroupResponse,
-  } satisfies ApiCodec<joinGroup.JoinGroupRequest, joinGroup.JoinGroupResponse>,
+  } satisfies ApiCodec<joinGroup.JoinGroupRequest, joinGroup.JoinGroupResponse, joinGroup.JoinGroupRequestInput, joinGroup.JoinGroupResponseInput>,
   Heartbeat: {
     name: "Heartbeat",
     apiKey: 12,
@@ -129,7 +129,7 @@ export const API_CODECS = {
     decodeRequest: heartbeat.decodeHeartbeatRequest,
     encodeResponse: heartbeat.encodeHeartbeatResponse,
     decodeResponse: heartbeat.decodeHeartbeatResponse,
-  } satisfies ApiCodec<heartbeat.HeartbeatRequest, heartbeat.HeartbeatResponse>,
+  } satisfies ApiCodec<heartbeat.HeartbeatRequest, heartbeat.HeartbeatResponse, heartbeat.HeartbeatRequestInput, heartbeat.HeartbeatResponseInput>,
   LeaveGroup: {
     name: "LeaveGroup",
     apiKey: 13,
@@ -140,7 +140,7 @@ export const API_CODECS = {
     decodeRequest: leaveGroup.decodeLeaveGroupRequest,
     encodeResponse: leaveGroup.encodeLeaveGroupResponse,
     decodeResponse: leaveGroup.decodeLeaveGroupResponse,
-  } satisfies ApiCodec<leaveGroup.LeaveGroupRequest, leaveGroup.LeaveGroupResponse>,
+  } satisfies ApiCodec<leaveGroup.LeaveGroupRequest, leaveGroup.LeaveGroupResponse, leaveGroup.LeaveGroupRequestInput, leaveGroup.LeaveGroupResponseInput>,
   SyncGroup: {
     name: "SyncGroup",
     apiKey: 14,
@@ -151,7 +151,7 @@ export const API_CODECS = {
     decodeRequest: syncGroup.decodeSyncGroupRequest,
     encodeResponse: syncGroup.encodeSyncGroupResponse,
     decodeResponse: syncGroup.decodeSyncGroupResponse,
-  } satisfies ApiCodec<syncGroup.SyncGroupRequest, syncGroup.SyncGroupResponse>,
+  } satisfies ApiCodec<syncGroup.SyncGroupRequest, syncGroup.SyncGroupResponse, syncGroup.SyncGroupRequestInput, syncGroup.SyncGroupResponseInput>,
   DescribeGroups: {
     name: "DescribeGroups",
     apiKey: 15,
@@ -162,7 +162,7 @@ export const API_CODECS = {
     decodeRequest: describeGroups.decodeDescribeGroupsRequest,
     encodeResponse: describeGroups.encodeDescribeGroupsResponse,
     decodeResponse: describeGroups.decodeDescribeGroupsResponse,
-  } satisfies ApiCodec<describeGroups.DescribeGroupsRequest, describeGroups.DescribeGroupsResponse>,
+  } satisfies ApiCodec<describeGroups.DescribeGroupsRequest, describeGroups.DescribeGroupsResponse, describeGroups.DescribeGroupsRequestInput, describeGroups.DescribeGroupsResponseInput>,
   ListGroups: {
     name: "ListGroups",
     apiKey: 16,
@@ -173,7 +173,7 @@ export const API_CODECS = {
     decodeRequest: listGroups.decodeListGroupsRequest,
     encodeResponse: listGroups.encodeListGroupsResponse,
     decodeResponse: listGroups.decodeListGroupsResponse,
-  } satisfies ApiCodec<listGroups.ListGroupsRequest, listGroups.ListGroupsResponse>,
+  } satisfies ApiCodec<listGroups.ListGroupsRequest, listGroups.ListGroupsResponse, listGroups.ListGroupsRequestInput, listGroups.ListGroupsResponseInput>,
   SaslHandshake: {
     name: "SaslHandshake",
     apiKey: 17,
@@ -184,7 +184,7 @@ export const API_CODECS = {
     decodeRequest: saslHandshake.decodeSaslHandshakeRequest,
     encodeResponse: saslHandshake.encodeSaslHandshakeResponse,
     decodeResponse: saslHandshake.decodeSaslHandshakeResponse,
-  } satisfies ApiCodec<saslHandshake.SaslHandshakeRequest, saslHandshake.SaslHandshakeResponse>,
+  } satisfies ApiCodec<saslHandshake.SaslHandshakeRequest, saslHandshake.SaslHandshakeResponse, saslHandshake.SaslHandshakeRequestInput, saslHandshake.SaslHandshakeResponseInput>,
   ApiVersions: {
     name: "ApiVersions",
     apiKey: 18,
@@ -195,7 +195,7 @@ export const API_CODECS = {
     decodeRequest: apiVersions.decodeApiVersionsRequest,
     encodeResponse: apiVersions.encodeApiVersionsResponse,
     decodeResponse: apiVersions.decodeApiVersionsResponse,
-  } satisfies ApiCodec<apiVersions.ApiVersionsRequest, apiVersions.ApiVersionsResponse>,
+  } satisfies ApiCodec<apiVersions.ApiVersionsRequest, apiVersions.ApiVersionsResponse, apiVersions.ApiVersionsRequestInput, apiVersions.ApiVersionsResponseInput>,
   CreateTopics: {
     name: "CreateTopics",
     apiKey: 19,
@@ -206,7 +206,7 @@ export const API_CODECS = {
     decodeRequest: createTopics.decodeCreateTopicsRequest,
     encodeResponse: createTopics.encodeCreateTopicsResponse,
     decodeResponse: createTopics.decodeCreateTopicsResponse,
-  } satisfies ApiCodec<createTopics.CreateTopicsRequest, createTopics.CreateTopicsResponse>,
+  } satisfies ApiCodec<createTopics.CreateTopicsRequest, createTopics.CreateTopicsResponse, createTopics.CreateTopicsRequestInput, createTopics.CreateTopicsResponseInput>,
   DeleteTopics: {
     name: "DeleteTopics",
     apiKey: 20,
@@ -217,7 +217,7 @@ export const API_CODECS = {
     decodeRequest: deleteTopics.decodeDeleteTopicsRequest,
     encodeResponse: deleteTopics.encodeDeleteTopicsResponse,
     decodeResponse: deleteTopics.decodeDeleteTopicsResponse,
-  } satisfies ApiCodec<deleteTopics.DeleteTopicsRequest, deleteTopics.DeleteTopicsResponse>,
+  } satisfies ApiCodec<deleteTopics.DeleteTopicsRequest, deleteTopics.DeleteTopicsResponse, deleteTopics.DeleteTopicsRequestInput, deleteTopics.DeleteTopicsResponseInput>,
   DeleteRecords: {
     name: "DeleteRecords",
     apiKey: 21,
@@ -228,7 +228,7 @@ export const API_CODECS = {
     decodeRequest: deleteRecords.decodeDeleteRecordsRequest,
     encodeResponse: deleteRecords.encodeDeleteRecordsResponse,
     decodeResponse: deleteRecords.decodeDeleteRecordsResponse,
-  } satisfies ApiCodec<deleteRecords.DeleteRecordsRequest, deleteRecords.DeleteRecordsResponse>,
+  } satisfies ApiCodec<deleteRecords.DeleteRecordsRequest, deleteRecords.DeleteRecordsResponse, deleteRecords.DeleteRecordsRequestInput, deleteRecords.DeleteRecordsResponseInput>,
   InitProducerId: {
     name: "InitProducerId",
     apiKey: 22,
@@ -239,7 +239,7 @@ export const API_CODECS = {
     decodeRequest: initProducerId.decodeInitProducerIdRequest,
     encodeResponse: initProducerId.encodeInitProducerIdResponse,
     decodeResponse: initProducerId.decodeInitProducerIdResponse,
-  } satisfies ApiCodec<initProducerId.InitProducerIdRequest, initProducerId.InitProducerIdResponse>,
+  } satisfies ApiCodec<initProducerId.InitProducerIdRequest, initProducerId.InitProducerIdResponse, initProducerId.InitProducerIdRequestInput, initProducerId.InitProducerIdResponseInput>,
   OffsetForLeaderEpoch: {
     name: "OffsetForLeaderEpoch",
     apiKey: 23,
@@ -250,7 +250,7 @@ export const API_CODECS = {
     decodeRequest: offsetForLeaderEpoch.decodeOffsetForLeaderEpochRequest,
     encodeResponse: offsetForLeaderEpoch.encodeOffsetForLeaderEpochResponse,
     decodeResponse: offsetForLeaderEpoch.decodeOffsetForLeaderEpochResponse,
-  } satisfies ApiCodec<offsetForLeaderEpoch.OffsetForLeaderEpochRequest, offsetForLeaderEpoch.OffsetForLeaderEpochResponse>,
+  } satisfies ApiCodec<offsetForLeaderEpoch.OffsetForLeaderEpochRequest, offsetForLeaderEpoch.OffsetForLeaderEpochResponse, offsetForLeaderEpoch.OffsetForLeaderEpochRequestInput, offsetForLeaderEpoch.OffsetForLeaderEpochResponseInput>,
   DescribeConfigs: {
     name: "DescribeConfigs",
     apiKey: 32,
@@ -261,7 +261,7 @@ export const API_CODECS = {
     decodeRequest: describeConfigs.decodeDescribeConfigsRequest,
     encodeResponse: describeConfigs.encodeDescribeConfigsResponse,
     decodeResponse: describeConfigs.decodeDescribeConfigsResponse,
-  } satisfies ApiCodec<describeConfigs.DescribeConfigsRequest, describeConfigs.DescribeConfigsResponse>,
+  } satisfies ApiCodec<describeConfigs.DescribeConfigsRequest, describeConfigs.DescribeConfigsResponse, describeConfigs.DescribeConfigsRequestInput, describeConfigs.DescribeConfigsResponseInput>,
   AlterConfigs: {
     name: "AlterConfigs",
     apiKey: 33,
@@ -272,7 +272,7 @@ export const API_CODECS = {
     decodeRequest: alterConfigs.decodeAlterConfigsRequest,
     encodeResponse: alterConfigs.encodeAlterConfigsResponse,
     decodeResponse: alterConfigs.decodeAlterConfigsResponse,
-  } satisfies ApiCodec<alterConfigs.AlterConfigsRequest, alterConfigs.AlterConfigsResponse>,
+  } satisfies ApiCodec<alterConfigs.AlterConfigsRequest, alterConfigs.AlterConfigsResponse, alterConfigs.AlterConfigsRequestInput, alterConfigs.AlterConfigsResponseInput>,
   SaslAuthenticate: {
     name: "SaslAuthenticate",
     apiKey: 36,
@@ -283,7 +283,7 @@ export const API_CODECS = {
     decodeRequest: saslAuthenticate.decodeSaslAuthenticateRequest,
     encodeResponse: saslAuthenticate.encodeSaslAuthenticateResponse,
     decodeResponse: saslAuthenticate.decodeSaslAuthenticateResponse,
-  } satisfies ApiCodec<saslAuthenticate.SaslAuthenticateRequest, saslAuthenticate.SaslAuthenticateResponse>,
+  } satisfies ApiCodec<saslAuthenticate.SaslAuthenticateRequest, saslAuthenticate.SaslAuthenticateResponse, saslAuthenticate.SaslAuthenticateRequestInput, saslAuthenticate.SaslAuthenticateResponseInput>,
   CreatePartitions: {
     name: "CreatePartitions",
     apiKey: 37,
@@ -294,7 +294,7 @@ export const API_CODECS = {
     decodeRequest: createPartitions.decodeCreatePartitionsRequest,
     encodeResponse: createPartitions.encodeCreatePartitionsResponse,
     decodeResponse: createPartitions.decodeCreatePartitionsResponse,
-  } satisfies ApiCodec<createPartitions.CreatePartitionsRequest, createPartitions.CreatePartitionsResponse>,
+  } satisfies ApiCodec<createPartitions.CreatePartitionsRequest, createPartitions.CreatePartitionsResponse, createPartitions.CreatePartitionsRequestInput, createPartitions.CreatePartitionsResponseInput>,
   DeleteGroups: {
     name: "DeleteGroups",
     apiKey: 42,
@@ -305,7 +305,7 @@ export const API_CODECS = {
     decodeRequest: deleteGroups.decodeDeleteGroupsRequest,
     encodeResponse: deleteGroups.encodeDeleteGroupsResponse,
     decodeResponse: deleteGroups.decodeDeleteGroupsResponse,
-  } satisfies ApiCodec<deleteGroups.DeleteGroupsRequest, deleteGroups.DeleteGroupsResponse>,
+  } satisfies ApiCodec<deleteGroups.DeleteGroupsRequest, deleteGroups.DeleteGroupsResponse, deleteGroups.DeleteGroupsRequestInput, deleteGroups.DeleteGroupsResponseInput>,
   IncrementalAlterConfigs: {
     name: "IncrementalAlterConfigs",
     apiKey: 44,
@@ -316,7 +316,7 @@ export const API_CODECS = {
     decodeRequest: incrementalAlterConfigs.decodeIncrementalAlterConfigsRequest,
     encodeResponse: incrementalAlterConfigs.encodeIncrementalAlterConfigsResponse,
     decodeResponse: incrementalAlterConfigs.decodeIncrementalAlterConfigsResponse,
-  } satisfies ApiCodec<incrementalAlterConfigs.IncrementalAlterConfigsRequest, incrementalAlterConfigs.IncrementalAlterConfigsResponse>,
+  } satisfies ApiCodec<incrementalAlterConfigs.IncrementalAlterConfigsRequest, incrementalAlterConfigs.IncrementalAlterConfigsResponse, incrementalAlterConfigs.IncrementalAlterConfigsRequestInput, incrementalAlterConfigs.IncrementalAlterConfigsResponseInput>,
   OffsetDelete: {
     name: "OffsetDelete",
     apiKey: 47,
@@ -327,7 +327,7 @@ export const API_CODECS = {
     decodeRequest: offsetDelete.decodeOffsetDeleteRequest,
     encodeResponse: offsetDelete.encodeOffsetDeleteResponse,
     decodeResponse: offsetDelete.decodeOffsetDeleteResponse,
-  } satisfies ApiCodec<offsetDelete.OffsetDeleteRequest, offsetDelete.OffsetDeleteResponse>,
+  } satisfies ApiCodec<offsetDelete.OffsetDeleteRequest, offsetDelete.OffsetDeleteResponse, offsetDelete.OffsetDeleteRequestInput, offsetDelete.OffsetDeleteResponseInput>,
   DescribeCluster: {
     name: "DescribeCluster",
     apiKey: 60,
@@ -338,7 +338,7 @@ export const API_CODECS = {
     decodeRequest: describeCluster.decodeDescribeClusterRequest,
     encodeResponse: describeCluster.encodeDescribeClusterResponse,
     decodeResponse: describeCluster.decodeDescribeClusterResponse,
-  } satisfies ApiCodec<describeCluster.DescribeClusterRequest, describeCluster.DescribeClusterResponse>,
+  } satisfies ApiCodec<describeCluster.DescribeClusterRequest, describeCluster.DescribeClusterResponse, describeCluster.DescribeClusterRequestInput, describeCluster.DescribeClusterResponseInput>,
 } as const;
 
 export type ApiName = keyof typeof API_CODECS;

@@ -6,6 +6,14 @@ import type { Writer } from "../writer.js";
 export interface InitProducerIdRequest {
   transactionalId: string | null;
   transactionTimeoutMs: number;
+  producerId: number;
+  producerEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface InitProducerIdRequestInput {
+  transactionalId: string | null;
+  transactionTimeoutMs: number;
   producerId?: number;
   producerEpoch?: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -20,7 +28,7 @@ export function defaultInitProducerIdRequest(): InitProducerIdRequest {
   };
 }
 
-export function encodeInitProducerIdRequest(w: Writer, version: number, m: InitProducerIdRequest): void {
+export function encodeInitProducerIdRequest(w: Writer, version: number, m: InitProducerIdRequestInput): void {
   if (version >= 2) w.writeCompactNullableString(m.transactionalId); else w.writeNullableString(m.transactionalId);
   w.writeInt32(m.transactionTimeoutMs);
   if (version >= 3) {
@@ -59,6 +67,14 @@ export interface InitProducerIdResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface InitProducerIdResponseInput {
+  throttleTimeMs: number;
+  errorCode: number;
+  producerId: number;
+  producerEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultInitProducerIdResponse(): InitProducerIdResponse {
   return {
     throttleTimeMs: 0,
@@ -68,7 +84,7 @@ export function defaultInitProducerIdResponse(): InitProducerIdResponse {
   };
 }
 
-export function encodeInitProducerIdResponse(w: Writer, version: number, m: InitProducerIdResponse): void {
+export function encodeInitProducerIdResponse(w: Writer, version: number, m: InitProducerIdResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
   w.writeInt64(m.producerId);

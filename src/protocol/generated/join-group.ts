@@ -10,6 +10,12 @@ export interface JoinGroupRequestJoinGroupRequestProtocol {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface JoinGroupRequestJoinGroupRequestProtocolInput {
+  name: string;
+  metadata: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultJoinGroupRequestJoinGroupRequestProtocol(): JoinGroupRequestJoinGroupRequestProtocol {
   return {
     name: "",
@@ -17,7 +23,7 @@ export function defaultJoinGroupRequestJoinGroupRequestProtocol(): JoinGroupRequ
   };
 }
 
-export function encodeJoinGroupRequestJoinGroupRequestProtocol(w: Writer, version: number, m: JoinGroupRequestJoinGroupRequestProtocol): void {
+export function encodeJoinGroupRequestJoinGroupRequestProtocol(w: Writer, version: number, m: JoinGroupRequestJoinGroupRequestProtocolInput): void {
   if (m.name == null) throw nullNotAllowed("JoinGroupRequestJoinGroupRequestProtocol.name");
   if (version >= 6) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (m.metadata == null) throw nullNotAllowed("JoinGroupRequestJoinGroupRequestProtocol.metadata");
@@ -41,11 +47,23 @@ export function decodeJoinGroupRequestJoinGroupRequestProtocol(r: Reader, versio
 export interface JoinGroupRequest {
   groupId: string;
   sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string;
+  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  reason: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface JoinGroupRequestInput {
+  groupId: string;
+  sessionTimeoutMs: number;
   rebalanceTimeoutMs?: number;
   memberId: string;
   groupInstanceId?: string | null;
   protocolType: string;
-  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  protocols: JoinGroupRequestJoinGroupRequestProtocolInput[];
   reason?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -63,7 +81,7 @@ export function defaultJoinGroupRequest(): JoinGroupRequest {
   };
 }
 
-export function encodeJoinGroupRequest(w: Writer, version: number, m: JoinGroupRequest): void {
+export function encodeJoinGroupRequest(w: Writer, version: number, m: JoinGroupRequestInput): void {
   if (m.groupId == null) throw nullNotAllowed("JoinGroupRequest.groupId");
   if (version >= 6) w.writeCompactNullableString(m.groupId); else w.writeNullableString(m.groupId);
   w.writeInt32(m.sessionTimeoutMs);
@@ -125,6 +143,13 @@ export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupReq
 
 export interface JoinGroupResponseJoinGroupResponseMember {
   memberId: string;
+  groupInstanceId: string | null;
+  metadata: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface JoinGroupResponseJoinGroupResponseMemberInput {
+  memberId: string;
   groupInstanceId?: string | null;
   metadata: Buffer;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -138,7 +163,7 @@ export function defaultJoinGroupResponseJoinGroupResponseMember(): JoinGroupResp
   };
 }
 
-export function encodeJoinGroupResponseJoinGroupResponseMember(w: Writer, version: number, m: JoinGroupResponseJoinGroupResponseMember): void {
+export function encodeJoinGroupResponseJoinGroupResponseMember(w: Writer, version: number, m: JoinGroupResponseJoinGroupResponseMemberInput): void {
   if (m.memberId == null) throw nullNotAllowed("JoinGroupResponseJoinGroupResponseMember.memberId");
   if (version >= 6) w.writeCompactNullableString(m.memberId); else w.writeNullableString(m.memberId);
   if (version >= 5) {
@@ -167,6 +192,19 @@ export function decodeJoinGroupResponseJoinGroupResponseMember(r: Reader, versio
 }
 
 export interface JoinGroupResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  skipAssignment: boolean;
+  memberId: string;
+  members: JoinGroupResponseJoinGroupResponseMember[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface JoinGroupResponseInput {
   throttleTimeMs?: number;
   errorCode: number;
   generationId: number;
@@ -175,7 +213,7 @@ export interface JoinGroupResponse {
   leader: string;
   skipAssignment?: boolean;
   memberId: string;
-  members: JoinGroupResponseJoinGroupResponseMember[];
+  members: JoinGroupResponseJoinGroupResponseMemberInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -193,7 +231,7 @@ export function defaultJoinGroupResponse(): JoinGroupResponse {
   };
 }
 
-export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroupResponse): void {
+export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroupResponseInput): void {
   if (version >= 2) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

@@ -7,6 +7,13 @@ import { nullNotAllowed } from "../codec-support.js";
 export interface LeaveGroupRequestMemberIdentity {
   memberId: string;
   groupInstanceId: string | null;
+  reason: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface LeaveGroupRequestMemberIdentityInput {
+  memberId: string;
+  groupInstanceId: string | null;
   reason?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -19,7 +26,7 @@ export function defaultLeaveGroupRequestMemberIdentity(): LeaveGroupRequestMembe
   };
 }
 
-export function encodeLeaveGroupRequestMemberIdentity(w: Writer, version: number, m: LeaveGroupRequestMemberIdentity): void {
+export function encodeLeaveGroupRequestMemberIdentity(w: Writer, version: number, m: LeaveGroupRequestMemberIdentityInput): void {
   if (m.memberId == null) throw nullNotAllowed("LeaveGroupRequestMemberIdentity.memberId");
   if (version >= 4) w.writeCompactNullableString(m.memberId); else w.writeNullableString(m.memberId);
   if (version >= 4) w.writeCompactNullableString(m.groupInstanceId); else w.writeNullableString(m.groupInstanceId);
@@ -48,8 +55,15 @@ export function decodeLeaveGroupRequestMemberIdentity(r: Reader, version: number
 
 export interface LeaveGroupRequest {
   groupId: string;
+  memberId: string;
+  members: LeaveGroupRequestMemberIdentity[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface LeaveGroupRequestInput {
+  groupId: string;
   memberId?: string;
-  members?: LeaveGroupRequestMemberIdentity[];
+  members?: LeaveGroupRequestMemberIdentityInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -61,7 +75,7 @@ export function defaultLeaveGroupRequest(): LeaveGroupRequest {
   };
 }
 
-export function encodeLeaveGroupRequest(w: Writer, version: number, m: LeaveGroupRequest): void {
+export function encodeLeaveGroupRequest(w: Writer, version: number, m: LeaveGroupRequestInput): void {
   if (m.groupId == null) throw nullNotAllowed("LeaveGroupRequest.groupId");
   if (version >= 4) w.writeCompactNullableString(m.groupId); else w.writeNullableString(m.groupId);
   if (version <= 2) {
@@ -111,6 +125,13 @@ export interface LeaveGroupResponseMemberResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface LeaveGroupResponseMemberResponseInput {
+  memberId: string;
+  groupInstanceId: string | null;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultLeaveGroupResponseMemberResponse(): LeaveGroupResponseMemberResponse {
   return {
     memberId: "",
@@ -119,7 +140,7 @@ export function defaultLeaveGroupResponseMemberResponse(): LeaveGroupResponseMem
   };
 }
 
-export function encodeLeaveGroupResponseMemberResponse(w: Writer, version: number, m: LeaveGroupResponseMemberResponse): void {
+export function encodeLeaveGroupResponseMemberResponse(w: Writer, version: number, m: LeaveGroupResponseMemberResponseInput): void {
   if (m.memberId == null) throw nullNotAllowed("LeaveGroupResponseMemberResponse.memberId");
   if (version >= 4) w.writeCompactNullableString(m.memberId); else w.writeNullableString(m.memberId);
   if (version >= 4) w.writeCompactNullableString(m.groupInstanceId); else w.writeNullableString(m.groupInstanceId);
@@ -142,9 +163,16 @@ export function decodeLeaveGroupResponseMemberResponse(r: Reader, version: numbe
 }
 
 export interface LeaveGroupResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  members: LeaveGroupResponseMemberResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface LeaveGroupResponseInput {
   throttleTimeMs?: number;
   errorCode: number;
-  members?: LeaveGroupResponseMemberResponse[];
+  members?: LeaveGroupResponseMemberResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -156,7 +184,7 @@ export function defaultLeaveGroupResponse(): LeaveGroupResponse {
   };
 }
 
-export function encodeLeaveGroupResponse(w: Writer, version: number, m: LeaveGroupResponse): void {
+export function encodeLeaveGroupResponse(w: Writer, version: number, m: LeaveGroupResponseInput): void {
   if (version >= 1) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

@@ -5,6 +5,12 @@ import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
 export interface ListGroupsRequest {
+  statesFilter: string[];
+  typesFilter: string[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListGroupsRequestInput {
   statesFilter?: string[];
   typesFilter?: string[];
   unknownTaggedFields?: UnknownTaggedField[];
@@ -17,7 +23,7 @@ export function defaultListGroupsRequest(): ListGroupsRequest {
   };
 }
 
-export function encodeListGroupsRequest(w: Writer, version: number, m: ListGroupsRequest): void {
+export function encodeListGroupsRequest(w: Writer, version: number, m: ListGroupsRequestInput): void {
   if (version >= 4) {
     if ((m.statesFilter ?? []) == null) throw nullNotAllowed("ListGroupsRequest.statesFilter");
     if (version >= 3) w.writeCompactNullableArray((m.statesFilter ?? []), (w, x) => w.writeCompactString(x)); else w.writeNullableArray((m.statesFilter ?? []), (w, x) => w.writeString(x));
@@ -73,6 +79,14 @@ export function decodeListGroupsRequest(r: Reader, version: number): ListGroupsR
 export interface ListGroupsResponseListedGroup {
   groupId: string;
   protocolType: string;
+  groupState: string;
+  groupType: string;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListGroupsResponseListedGroupInput {
+  groupId: string;
+  protocolType: string;
   groupState?: string;
   groupType?: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -87,7 +101,7 @@ export function defaultListGroupsResponseListedGroup(): ListGroupsResponseListed
   };
 }
 
-export function encodeListGroupsResponseListedGroup(w: Writer, version: number, m: ListGroupsResponseListedGroup): void {
+export function encodeListGroupsResponseListedGroup(w: Writer, version: number, m: ListGroupsResponseListedGroupInput): void {
   if (m.groupId == null) throw nullNotAllowed("ListGroupsResponseListedGroup.groupId");
   if (version >= 3) w.writeCompactNullableString(m.groupId); else w.writeNullableString(m.groupId);
   if (m.protocolType == null) throw nullNotAllowed("ListGroupsResponseListedGroup.protocolType");
@@ -123,9 +137,16 @@ export function decodeListGroupsResponseListedGroup(r: Reader, version: number):
 }
 
 export interface ListGroupsResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   errorCode: number;
   groups: ListGroupsResponseListedGroup[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListGroupsResponseInput {
+  throttleTimeMs?: number;
+  errorCode: number;
+  groups: ListGroupsResponseListedGroupInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -137,7 +158,7 @@ export function defaultListGroupsResponse(): ListGroupsResponse {
   };
 }
 
-export function encodeListGroupsResponse(w: Writer, version: number, m: ListGroupsResponse): void {
+export function encodeListGroupsResponse(w: Writer, version: number, m: ListGroupsResponseInput): void {
   if (version >= 1) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

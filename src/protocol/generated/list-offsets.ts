@@ -10,6 +10,12 @@ export interface ListOffsetsRequestListOffsetsTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ListOffsetsRequestListOffsetsTopicInput {
+  name: string;
+  partitions: ListOffsetsRequestListOffsetsPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultListOffsetsRequestListOffsetsTopic(): ListOffsetsRequestListOffsetsTopic {
   return {
     name: "",
@@ -17,7 +23,7 @@ export function defaultListOffsetsRequestListOffsetsTopic(): ListOffsetsRequestL
   };
 }
 
-export function encodeListOffsetsRequestListOffsetsTopic(w: Writer, version: number, m: ListOffsetsRequestListOffsetsTopic): void {
+export function encodeListOffsetsRequestListOffsetsTopic(w: Writer, version: number, m: ListOffsetsRequestListOffsetsTopicInput): void {
   if (m.name == null) throw nullNotAllowed("ListOffsetsRequestListOffsetsTopic.name");
   if (version >= 6) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (m.partitions == null) throw nullNotAllowed("ListOffsetsRequestListOffsetsTopic.partitions");
@@ -51,6 +57,14 @@ export function decodeListOffsetsRequestListOffsetsTopic(r: Reader, version: num
 
 export interface ListOffsetsRequestListOffsetsPartition {
   partitionIndex: number;
+  currentLeaderEpoch: number;
+  timestamp: number;
+  maxNumOffsets: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListOffsetsRequestListOffsetsPartitionInput {
+  partitionIndex: number;
   currentLeaderEpoch?: number;
   timestamp: number;
   maxNumOffsets?: number;
@@ -66,7 +80,7 @@ export function defaultListOffsetsRequestListOffsetsPartition(): ListOffsetsRequ
   };
 }
 
-export function encodeListOffsetsRequestListOffsetsPartition(w: Writer, version: number, m: ListOffsetsRequestListOffsetsPartition): void {
+export function encodeListOffsetsRequestListOffsetsPartition(w: Writer, version: number, m: ListOffsetsRequestListOffsetsPartitionInput): void {
   w.writeInt32(m.partitionIndex);
   if (version >= 4) {
     w.writeInt32((m.currentLeaderEpoch ?? -1));
@@ -99,8 +113,15 @@ export function decodeListOffsetsRequestListOffsetsPartition(r: Reader, version:
 
 export interface ListOffsetsRequest {
   replicaId: number;
-  isolationLevel?: number;
+  isolationLevel: number;
   topics: ListOffsetsRequestListOffsetsTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListOffsetsRequestInput {
+  replicaId: number;
+  isolationLevel?: number;
+  topics: ListOffsetsRequestListOffsetsTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -112,7 +133,7 @@ export function defaultListOffsetsRequest(): ListOffsetsRequest {
   };
 }
 
-export function encodeListOffsetsRequest(w: Writer, version: number, m: ListOffsetsRequest): void {
+export function encodeListOffsetsRequest(w: Writer, version: number, m: ListOffsetsRequestInput): void {
   w.writeInt32(m.replicaId);
   if (version >= 2) {
     w.writeInt8((m.isolationLevel ?? 0));
@@ -155,6 +176,12 @@ export interface ListOffsetsResponseListOffsetsTopicResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ListOffsetsResponseListOffsetsTopicResponseInput {
+  name: string;
+  partitions: ListOffsetsResponseListOffsetsPartitionResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultListOffsetsResponseListOffsetsTopicResponse(): ListOffsetsResponseListOffsetsTopicResponse {
   return {
     name: "",
@@ -162,7 +189,7 @@ export function defaultListOffsetsResponseListOffsetsTopicResponse(): ListOffset
   };
 }
 
-export function encodeListOffsetsResponseListOffsetsTopicResponse(w: Writer, version: number, m: ListOffsetsResponseListOffsetsTopicResponse): void {
+export function encodeListOffsetsResponseListOffsetsTopicResponse(w: Writer, version: number, m: ListOffsetsResponseListOffsetsTopicResponseInput): void {
   if (m.name == null) throw nullNotAllowed("ListOffsetsResponseListOffsetsTopicResponse.name");
   if (version >= 6) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (m.partitions == null) throw nullNotAllowed("ListOffsetsResponseListOffsetsTopicResponse.partitions");
@@ -197,6 +224,16 @@ export function decodeListOffsetsResponseListOffsetsTopicResponse(r: Reader, ver
 export interface ListOffsetsResponseListOffsetsPartitionResponse {
   partitionIndex: number;
   errorCode: number;
+  oldStyleOffsets: number[];
+  timestamp: number;
+  offset: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListOffsetsResponseListOffsetsPartitionResponseInput {
+  partitionIndex: number;
+  errorCode: number;
   oldStyleOffsets?: number[];
   timestamp?: number;
   offset?: number;
@@ -215,7 +252,7 @@ export function defaultListOffsetsResponseListOffsetsPartitionResponse(): ListOf
   };
 }
 
-export function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, version: number, m: ListOffsetsResponseListOffsetsPartitionResponse): void {
+export function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, version: number, m: ListOffsetsResponseListOffsetsPartitionResponseInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   if (version <= 0) {
@@ -272,8 +309,14 @@ export function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader,
 }
 
 export interface ListOffsetsResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   topics: ListOffsetsResponseListOffsetsTopicResponse[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ListOffsetsResponseInput {
+  throttleTimeMs?: number;
+  topics: ListOffsetsResponseListOffsetsTopicResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -284,7 +327,7 @@ export function defaultListOffsetsResponse(): ListOffsetsResponse {
   };
 }
 
-export function encodeListOffsetsResponse(w: Writer, version: number, m: ListOffsetsResponse): void {
+export function encodeListOffsetsResponse(w: Writer, version: number, m: ListOffsetsResponseInput): void {
   if (version >= 2) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

@@ -5,6 +5,12 @@ import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
 export interface MetadataRequestMetadataRequestTopic {
+  topicId: string;
+  name: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataRequestMetadataRequestTopicInput {
   topicId?: string;
   name: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -17,7 +23,7 @@ export function defaultMetadataRequestMetadataRequestTopic(): MetadataRequestMet
   };
 }
 
-export function encodeMetadataRequestMetadataRequestTopic(w: Writer, version: number, m: MetadataRequestMetadataRequestTopic): void {
+export function encodeMetadataRequestMetadataRequestTopic(w: Writer, version: number, m: MetadataRequestMetadataRequestTopicInput): void {
   if (version >= 10) {
     w.writeUuid((m.topicId ?? "00000000-0000-0000-0000-000000000000"));
   }
@@ -43,6 +49,14 @@ export function decodeMetadataRequestMetadataRequestTopic(r: Reader, version: nu
 
 export interface MetadataRequest {
   topics: MetadataRequestMetadataRequestTopic[] | null;
+  allowAutoTopicCreation: boolean;
+  includeClusterAuthorizedOperations: boolean;
+  includeTopicAuthorizedOperations: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataRequestInput {
+  topics: MetadataRequestMetadataRequestTopicInput[] | null;
   allowAutoTopicCreation?: boolean;
   includeClusterAuthorizedOperations?: boolean;
   includeTopicAuthorizedOperations?: boolean;
@@ -58,7 +72,7 @@ export function defaultMetadataRequest(): MetadataRequest {
   };
 }
 
-export function encodeMetadataRequest(w: Writer, version: number, m: MetadataRequest): void {
+export function encodeMetadataRequest(w: Writer, version: number, m: MetadataRequestInput): void {
   if (m.topics == null && !(version >= 1)) throw nullNotAllowed("MetadataRequest.topics");
   if (version >= 9) w.writeCompactNullableArray(m.topics, (w, x) => encodeMetadataRequestMetadataRequestTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeMetadataRequestMetadataRequestTopic(w, version, x));
   if (version >= 4) {
@@ -109,6 +123,14 @@ export interface MetadataResponseMetadataResponseBroker {
   nodeId: number;
   host: string;
   port: number;
+  rack: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataResponseMetadataResponseBrokerInput {
+  nodeId: number;
+  host: string;
+  port: number;
   rack?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -122,7 +144,7 @@ export function defaultMetadataResponseMetadataResponseBroker(): MetadataRespons
   };
 }
 
-export function encodeMetadataResponseMetadataResponseBroker(w: Writer, version: number, m: MetadataResponseMetadataResponseBroker): void {
+export function encodeMetadataResponseMetadataResponseBroker(w: Writer, version: number, m: MetadataResponseMetadataResponseBrokerInput): void {
   w.writeInt32(m.nodeId);
   if (m.host == null) throw nullNotAllowed("MetadataResponseMetadataResponseBroker.host");
   if (version >= 9) w.writeCompactNullableString(m.host); else w.writeNullableString(m.host);
@@ -154,9 +176,19 @@ export function decodeMetadataResponseMetadataResponseBroker(r: Reader, version:
 export interface MetadataResponseMetadataResponseTopic {
   errorCode: number;
   name: string | null;
+  topicId: string;
+  isInternal: boolean;
+  partitions: MetadataResponseMetadataResponsePartition[];
+  topicAuthorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataResponseMetadataResponseTopicInput {
+  errorCode: number;
+  name: string | null;
   topicId?: string;
   isInternal?: boolean;
-  partitions: MetadataResponseMetadataResponsePartition[];
+  partitions: MetadataResponseMetadataResponsePartitionInput[];
   topicAuthorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -172,7 +204,7 @@ export function defaultMetadataResponseMetadataResponseTopic(): MetadataResponse
   };
 }
 
-export function encodeMetadataResponseMetadataResponseTopic(w: Writer, version: number, m: MetadataResponseMetadataResponseTopic): void {
+export function encodeMetadataResponseMetadataResponseTopic(w: Writer, version: number, m: MetadataResponseMetadataResponseTopicInput): void {
   w.writeInt16(m.errorCode);
   if (m.name == null && !(version >= 12)) throw nullNotAllowed("MetadataResponseMetadataResponseTopic.name");
   if (version >= 9) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
@@ -228,6 +260,17 @@ export interface MetadataResponseMetadataResponsePartition {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
+  leaderEpoch: number;
+  replicaNodes: number[];
+  isrNodes: number[];
+  offlineReplicas: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataResponseMetadataResponsePartitionInput {
+  errorCode: number;
+  partitionIndex: number;
+  leaderId: number;
   leaderEpoch?: number;
   replicaNodes: number[];
   isrNodes: number[];
@@ -247,7 +290,7 @@ export function defaultMetadataResponseMetadataResponsePartition(): MetadataResp
   };
 }
 
-export function encodeMetadataResponseMetadataResponsePartition(w: Writer, version: number, m: MetadataResponseMetadataResponsePartition): void {
+export function encodeMetadataResponseMetadataResponsePartition(w: Writer, version: number, m: MetadataResponseMetadataResponsePartitionInput): void {
   w.writeInt16(m.errorCode);
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.leaderId);
@@ -324,11 +367,21 @@ export function decodeMetadataResponseMetadataResponsePartition(r: Reader, versi
 }
 
 export interface MetadataResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   brokers: MetadataResponseMetadataResponseBroker[];
+  clusterId: string | null;
+  controllerId: number;
+  topics: MetadataResponseMetadataResponseTopic[];
+  clusterAuthorizedOperations: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface MetadataResponseInput {
+  throttleTimeMs?: number;
+  brokers: MetadataResponseMetadataResponseBrokerInput[];
   clusterId?: string | null;
   controllerId?: number;
-  topics: MetadataResponseMetadataResponseTopic[];
+  topics: MetadataResponseMetadataResponseTopicInput[];
   clusterAuthorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -344,7 +397,7 @@ export function defaultMetadataResponse(): MetadataResponse {
   };
 }
 
-export function encodeMetadataResponse(w: Writer, version: number, m: MetadataResponse): void {
+export function encodeMetadataResponse(w: Writer, version: number, m: MetadataResponseInput): void {
   if (version >= 3) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

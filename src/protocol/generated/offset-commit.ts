@@ -10,6 +10,12 @@ export interface OffsetCommitRequestOffsetCommitRequestTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetCommitRequestOffsetCommitRequestTopicInput {
+  name: string;
+  partitions: OffsetCommitRequestOffsetCommitRequestPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetCommitRequestOffsetCommitRequestTopic(): OffsetCommitRequestOffsetCommitRequestTopic {
   return {
     name: "",
@@ -17,7 +23,7 @@ export function defaultOffsetCommitRequestOffsetCommitRequestTopic(): OffsetComm
   };
 }
 
-export function encodeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestOffsetCommitRequestTopic): void {
+export function encodeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestOffsetCommitRequestTopicInput): void {
   if (m.name == null) throw nullNotAllowed("OffsetCommitRequestOffsetCommitRequestTopic.name");
   if (version >= 8) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (m.partitions == null) throw nullNotAllowed("OffsetCommitRequestOffsetCommitRequestTopic.partitions");
@@ -52,6 +58,15 @@ export function decodeOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, ver
 export interface OffsetCommitRequestOffsetCommitRequestPartition {
   partitionIndex: number;
   committedOffset: number;
+  committedLeaderEpoch: number;
+  commitTimestamp: number;
+  committedMetadata: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetCommitRequestOffsetCommitRequestPartitionInput {
+  partitionIndex: number;
+  committedOffset: number;
   committedLeaderEpoch?: number;
   commitTimestamp?: number;
   committedMetadata: string | null;
@@ -68,7 +83,7 @@ export function defaultOffsetCommitRequestOffsetCommitRequestPartition(): Offset
   };
 }
 
-export function encodeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, version: number, m: OffsetCommitRequestOffsetCommitRequestPartition): void {
+export function encodeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, version: number, m: OffsetCommitRequestOffsetCommitRequestPartitionInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   if (version >= 6) {
@@ -103,11 +118,21 @@ export function decodeOffsetCommitRequestOffsetCommitRequestPartition(r: Reader,
 
 export interface OffsetCommitRequest {
   groupId: string;
+  generationIdOrMemberEpoch: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  retentionTimeMs: number;
+  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetCommitRequestInput {
+  groupId: string;
   generationIdOrMemberEpoch?: number;
   memberId?: string;
   groupInstanceId?: string | null;
   retentionTimeMs?: number;
-  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  topics: OffsetCommitRequestOffsetCommitRequestTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -122,7 +147,7 @@ export function defaultOffsetCommitRequest(): OffsetCommitRequest {
   };
 }
 
-export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetCommitRequest): void {
+export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetCommitRequestInput): void {
   if (m.groupId == null) throw nullNotAllowed("OffsetCommitRequest.groupId");
   if (version >= 8) w.writeCompactNullableString(m.groupId); else w.writeNullableString(m.groupId);
   if (version >= 1) {
@@ -186,6 +211,12 @@ export interface OffsetCommitResponseOffsetCommitResponseTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetCommitResponseOffsetCommitResponseTopicInput {
+  name: string;
+  partitions: OffsetCommitResponseOffsetCommitResponsePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetCommitResponseOffsetCommitResponseTopic(): OffsetCommitResponseOffsetCommitResponseTopic {
   return {
     name: "",
@@ -193,7 +224,7 @@ export function defaultOffsetCommitResponseOffsetCommitResponseTopic(): OffsetCo
   };
 }
 
-export function encodeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseOffsetCommitResponseTopic): void {
+export function encodeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseOffsetCommitResponseTopicInput): void {
   if (m.name == null) throw nullNotAllowed("OffsetCommitResponseOffsetCommitResponseTopic.name");
   if (version >= 8) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (m.partitions == null) throw nullNotAllowed("OffsetCommitResponseOffsetCommitResponseTopic.partitions");
@@ -231,6 +262,12 @@ export interface OffsetCommitResponseOffsetCommitResponsePartition {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetCommitResponseOffsetCommitResponsePartitionInput {
+  partitionIndex: number;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetCommitResponseOffsetCommitResponsePartition(): OffsetCommitResponseOffsetCommitResponsePartition {
   return {
     partitionIndex: 0,
@@ -238,7 +275,7 @@ export function defaultOffsetCommitResponseOffsetCommitResponsePartition(): Offs
   };
 }
 
-export function encodeOffsetCommitResponseOffsetCommitResponsePartition(w: Writer, version: number, m: OffsetCommitResponseOffsetCommitResponsePartition): void {
+export function encodeOffsetCommitResponseOffsetCommitResponsePartition(w: Writer, version: number, m: OffsetCommitResponseOffsetCommitResponsePartitionInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   if (version >= 8) {
@@ -258,8 +295,14 @@ export function decodeOffsetCommitResponseOffsetCommitResponsePartition(r: Reade
 }
 
 export interface OffsetCommitResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   topics: OffsetCommitResponseOffsetCommitResponseTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetCommitResponseInput {
+  throttleTimeMs?: number;
+  topics: OffsetCommitResponseOffsetCommitResponseTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -270,7 +313,7 @@ export function defaultOffsetCommitResponse(): OffsetCommitResponse {
   };
 }
 
-export function encodeOffsetCommitResponse(w: Writer, version: number, m: OffsetCommitResponse): void {
+export function encodeOffsetCommitResponse(w: Writer, version: number, m: OffsetCommitResponseInput): void {
   if (version >= 3) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

@@ -9,6 +9,11 @@ export interface OffsetDeleteRequestOffsetDeleteRequestTopic {
   partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[];
 }
 
+export interface OffsetDeleteRequestOffsetDeleteRequestTopicInput {
+  name: string;
+  partitions: OffsetDeleteRequestOffsetDeleteRequestPartitionInput[];
+}
+
 export function defaultOffsetDeleteRequestOffsetDeleteRequestTopic(): OffsetDeleteRequestOffsetDeleteRequestTopic {
   return {
     name: "",
@@ -16,7 +21,7 @@ export function defaultOffsetDeleteRequestOffsetDeleteRequestTopic(): OffsetDele
   };
 }
 
-export function encodeOffsetDeleteRequestOffsetDeleteRequestTopic(w: Writer, version: number, m: OffsetDeleteRequestOffsetDeleteRequestTopic): void {
+export function encodeOffsetDeleteRequestOffsetDeleteRequestTopic(w: Writer, version: number, m: OffsetDeleteRequestOffsetDeleteRequestTopicInput): void {
   if (m.name == null) throw nullNotAllowed("OffsetDeleteRequestOffsetDeleteRequestTopic.name");
   w.writeNullableString(m.name);
   if (m.partitions == null) throw nullNotAllowed("OffsetDeleteRequestOffsetDeleteRequestTopic.partitions");
@@ -44,13 +49,17 @@ export interface OffsetDeleteRequestOffsetDeleteRequestPartition {
   partitionIndex: number;
 }
 
+export interface OffsetDeleteRequestOffsetDeleteRequestPartitionInput {
+  partitionIndex: number;
+}
+
 export function defaultOffsetDeleteRequestOffsetDeleteRequestPartition(): OffsetDeleteRequestOffsetDeleteRequestPartition {
   return {
     partitionIndex: 0,
   };
 }
 
-export function encodeOffsetDeleteRequestOffsetDeleteRequestPartition(w: Writer, _version: number, m: OffsetDeleteRequestOffsetDeleteRequestPartition): void {
+export function encodeOffsetDeleteRequestOffsetDeleteRequestPartition(w: Writer, _version: number, m: OffsetDeleteRequestOffsetDeleteRequestPartitionInput): void {
   w.writeInt32(m.partitionIndex);
 }
 
@@ -65,6 +74,11 @@ export interface OffsetDeleteRequest {
   topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
 }
 
+export interface OffsetDeleteRequestInput {
+  groupId: string;
+  topics: OffsetDeleteRequestOffsetDeleteRequestTopicInput[];
+}
+
 export function defaultOffsetDeleteRequest(): OffsetDeleteRequest {
   return {
     groupId: "",
@@ -72,7 +86,7 @@ export function defaultOffsetDeleteRequest(): OffsetDeleteRequest {
   };
 }
 
-export function encodeOffsetDeleteRequest(w: Writer, version: number, m: OffsetDeleteRequest): void {
+export function encodeOffsetDeleteRequest(w: Writer, version: number, m: OffsetDeleteRequestInput): void {
   if (m.groupId == null) throw nullNotAllowed("OffsetDeleteRequest.groupId");
   w.writeNullableString(m.groupId);
   if (m.topics == null) throw nullNotAllowed("OffsetDeleteRequest.topics");
@@ -101,6 +115,11 @@ export interface OffsetDeleteResponseOffsetDeleteResponseTopic {
   partitions: OffsetDeleteResponseOffsetDeleteResponsePartition[];
 }
 
+export interface OffsetDeleteResponseOffsetDeleteResponseTopicInput {
+  name: string;
+  partitions: OffsetDeleteResponseOffsetDeleteResponsePartitionInput[];
+}
+
 export function defaultOffsetDeleteResponseOffsetDeleteResponseTopic(): OffsetDeleteResponseOffsetDeleteResponseTopic {
   return {
     name: "",
@@ -108,7 +127,7 @@ export function defaultOffsetDeleteResponseOffsetDeleteResponseTopic(): OffsetDe
   };
 }
 
-export function encodeOffsetDeleteResponseOffsetDeleteResponseTopic(w: Writer, version: number, m: OffsetDeleteResponseOffsetDeleteResponseTopic): void {
+export function encodeOffsetDeleteResponseOffsetDeleteResponseTopic(w: Writer, version: number, m: OffsetDeleteResponseOffsetDeleteResponseTopicInput): void {
   if (m.name == null) throw nullNotAllowed("OffsetDeleteResponseOffsetDeleteResponseTopic.name");
   w.writeNullableString(m.name);
   if (m.partitions == null) throw nullNotAllowed("OffsetDeleteResponseOffsetDeleteResponseTopic.partitions");
@@ -137,6 +156,11 @@ export interface OffsetDeleteResponseOffsetDeleteResponsePartition {
   errorCode: number;
 }
 
+export interface OffsetDeleteResponseOffsetDeleteResponsePartitionInput {
+  partitionIndex: number;
+  errorCode: number;
+}
+
 export function defaultOffsetDeleteResponseOffsetDeleteResponsePartition(): OffsetDeleteResponseOffsetDeleteResponsePartition {
   return {
     partitionIndex: 0,
@@ -144,7 +168,7 @@ export function defaultOffsetDeleteResponseOffsetDeleteResponsePartition(): Offs
   };
 }
 
-export function encodeOffsetDeleteResponseOffsetDeleteResponsePartition(w: Writer, _version: number, m: OffsetDeleteResponseOffsetDeleteResponsePartition): void {
+export function encodeOffsetDeleteResponseOffsetDeleteResponsePartition(w: Writer, _version: number, m: OffsetDeleteResponseOffsetDeleteResponsePartitionInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
 }
@@ -162,6 +186,12 @@ export interface OffsetDeleteResponse {
   topics: OffsetDeleteResponseOffsetDeleteResponseTopic[];
 }
 
+export interface OffsetDeleteResponseInput {
+  errorCode: number;
+  throttleTimeMs: number;
+  topics: OffsetDeleteResponseOffsetDeleteResponseTopicInput[];
+}
+
 export function defaultOffsetDeleteResponse(): OffsetDeleteResponse {
   return {
     errorCode: 0,
@@ -170,7 +200,7 @@ export function defaultOffsetDeleteResponse(): OffsetDeleteResponse {
   };
 }
 
-export function encodeOffsetDeleteResponse(w: Writer, version: number, m: OffsetDeleteResponse): void {
+export function encodeOffsetDeleteResponse(w: Writer, version: number, m: OffsetDeleteResponseInput): void {
   w.writeInt16(m.errorCode);
   w.writeInt32(m.throttleTimeMs);
   if (m.topics == null) throw nullNotAllowed("OffsetDeleteResponse.topics");

@@ -10,6 +10,12 @@ export interface OffsetFetchRequestOffsetFetchRequestTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchRequestOffsetFetchRequestTopicInput {
+  name: string;
+  partitionIndexes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetFetchRequestOffsetFetchRequestTopic(): OffsetFetchRequestOffsetFetchRequestTopic {
   return {
     name: "",
@@ -17,7 +23,7 @@ export function defaultOffsetFetchRequestOffsetFetchRequestTopic(): OffsetFetchR
   };
 }
 
-export function encodeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestTopic): void {
+export function encodeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestTopicInput): void {
   if (m.name == null) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestTopic.name");
   if (version >= 6) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (m.partitionIndexes == null) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestTopic.partitionIndexes");
@@ -56,6 +62,12 @@ export interface OffsetFetchRequestOffsetFetchRequestGroup {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchRequestOffsetFetchRequestGroupInput {
+  groupId: string;
+  topics: OffsetFetchRequestOffsetFetchRequestTopicsInput[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetFetchRequestOffsetFetchRequestGroup(): OffsetFetchRequestOffsetFetchRequestGroup {
   return {
     groupId: "",
@@ -63,7 +75,7 @@ export function defaultOffsetFetchRequestOffsetFetchRequestGroup(): OffsetFetchR
   };
 }
 
-export function encodeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestGroup): void {
+export function encodeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestGroupInput): void {
   if (m.groupId == null) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestGroup.groupId");
   w.writeCompactNullableString(m.groupId);
   w.writeCompactNullableArray(m.topics, (w, x) => encodeOffsetFetchRequestOffsetFetchRequestTopics(w, version, x));
@@ -94,6 +106,12 @@ export interface OffsetFetchRequestOffsetFetchRequestTopics {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchRequestOffsetFetchRequestTopicsInput {
+  name: string;
+  partitionIndexes: number[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetFetchRequestOffsetFetchRequestTopics(): OffsetFetchRequestOffsetFetchRequestTopics {
   return {
     name: "",
@@ -101,7 +119,7 @@ export function defaultOffsetFetchRequestOffsetFetchRequestTopics(): OffsetFetch
   };
 }
 
-export function encodeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, _version: number, m: OffsetFetchRequestOffsetFetchRequestTopics): void {
+export function encodeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, _version: number, m: OffsetFetchRequestOffsetFetchRequestTopicsInput): void {
   if (m.name == null) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestTopics.name");
   w.writeCompactNullableString(m.name);
   if (m.partitionIndexes == null) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestTopics.partitionIndexes");
@@ -129,9 +147,17 @@ export function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, _ver
 }
 
 export interface OffsetFetchRequest {
+  groupId: string;
+  topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
+  groups: OffsetFetchRequestOffsetFetchRequestGroup[];
+  requireStable: boolean;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetFetchRequestInput {
   groupId?: string;
-  topics?: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
-  groups?: OffsetFetchRequestOffsetFetchRequestGroup[];
+  topics?: OffsetFetchRequestOffsetFetchRequestTopicInput[] | null;
+  groups?: OffsetFetchRequestOffsetFetchRequestGroupInput[];
   requireStable?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -145,7 +171,7 @@ export function defaultOffsetFetchRequest(): OffsetFetchRequest {
   };
 }
 
-export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFetchRequest): void {
+export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFetchRequestInput): void {
   if (version <= 7) {
     if ((m.groupId ?? "") == null) throw nullNotAllowed("OffsetFetchRequest.groupId");
     if (version >= 6) w.writeCompactNullableString((m.groupId ?? "")); else w.writeNullableString((m.groupId ?? ""));
@@ -215,6 +241,12 @@ export interface OffsetFetchResponseOffsetFetchResponseTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchResponseOffsetFetchResponseTopicInput {
+  name: string;
+  partitions: OffsetFetchResponseOffsetFetchResponsePartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetFetchResponseOffsetFetchResponseTopic(): OffsetFetchResponseOffsetFetchResponseTopic {
   return {
     name: "",
@@ -222,7 +254,7 @@ export function defaultOffsetFetchResponseOffsetFetchResponseTopic(): OffsetFetc
   };
 }
 
-export function encodeOffsetFetchResponseOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseTopic): void {
+export function encodeOffsetFetchResponseOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseTopicInput): void {
   if (m.name == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseTopic.name");
   if (version >= 6) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (m.partitions == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseTopic.partitions");
@@ -257,6 +289,15 @@ export function decodeOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, ver
 export interface OffsetFetchResponseOffsetFetchResponsePartition {
   partitionIndex: number;
   committedOffset: number;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetFetchResponseOffsetFetchResponsePartitionInput {
+  partitionIndex: number;
+  committedOffset: number;
   committedLeaderEpoch?: number;
   metadata: string | null;
   errorCode: number;
@@ -273,7 +314,7 @@ export function defaultOffsetFetchResponseOffsetFetchResponsePartition(): Offset
   };
 }
 
-export function encodeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponsePartition): void {
+export function encodeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponsePartitionInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   if (version >= 5) {
@@ -309,6 +350,13 @@ export interface OffsetFetchResponseOffsetFetchResponseGroup {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchResponseOffsetFetchResponseGroupInput {
+  groupId: string;
+  topics: OffsetFetchResponseOffsetFetchResponseTopicsInput[];
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetFetchResponseOffsetFetchResponseGroup(): OffsetFetchResponseOffsetFetchResponseGroup {
   return {
     groupId: "",
@@ -317,7 +365,7 @@ export function defaultOffsetFetchResponseOffsetFetchResponseGroup(): OffsetFetc
   };
 }
 
-export function encodeOffsetFetchResponseOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseGroup): void {
+export function encodeOffsetFetchResponseOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseGroupInput): void {
   if (m.groupId == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseGroup.groupId");
   w.writeCompactNullableString(m.groupId);
   if (m.topics == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseGroup.topics");
@@ -352,6 +400,12 @@ export interface OffsetFetchResponseOffsetFetchResponseTopics {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchResponseOffsetFetchResponseTopicsInput {
+  name: string;
+  partitions: OffsetFetchResponseOffsetFetchResponsePartitionsInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetFetchResponseOffsetFetchResponseTopics(): OffsetFetchResponseOffsetFetchResponseTopics {
   return {
     name: "",
@@ -359,7 +413,7 @@ export function defaultOffsetFetchResponseOffsetFetchResponseTopics(): OffsetFet
   };
 }
 
-export function encodeOffsetFetchResponseOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseTopics): void {
+export function encodeOffsetFetchResponseOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseTopicsInput): void {
   if (m.name == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseTopics.name");
   w.writeCompactNullableString(m.name);
   if (m.partitions == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseTopics.partitions");
@@ -395,6 +449,15 @@ export interface OffsetFetchResponseOffsetFetchResponsePartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetFetchResponseOffsetFetchResponsePartitionsInput {
+  partitionIndex: number;
+  committedOffset: number;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetFetchResponseOffsetFetchResponsePartitions(): OffsetFetchResponseOffsetFetchResponsePartitions {
   return {
     partitionIndex: 0,
@@ -405,7 +468,7 @@ export function defaultOffsetFetchResponseOffsetFetchResponsePartitions(): Offse
   };
 }
 
-export function encodeOffsetFetchResponseOffsetFetchResponsePartitions(w: Writer, _version: number, m: OffsetFetchResponseOffsetFetchResponsePartitions): void {
+export function encodeOffsetFetchResponseOffsetFetchResponsePartitions(w: Writer, _version: number, m: OffsetFetchResponseOffsetFetchResponsePartitionsInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   w.writeInt32(m.committedLeaderEpoch);
@@ -427,10 +490,18 @@ export function decodeOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader
 }
 
 export interface OffsetFetchResponse {
+  throttleTimeMs: number;
+  topics: OffsetFetchResponseOffsetFetchResponseTopic[];
+  errorCode: number;
+  groups: OffsetFetchResponseOffsetFetchResponseGroup[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetFetchResponseInput {
   throttleTimeMs?: number;
-  topics?: OffsetFetchResponseOffsetFetchResponseTopic[];
+  topics?: OffsetFetchResponseOffsetFetchResponseTopicInput[];
   errorCode?: number;
-  groups?: OffsetFetchResponseOffsetFetchResponseGroup[];
+  groups?: OffsetFetchResponseOffsetFetchResponseGroupInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -443,7 +514,7 @@ export function defaultOffsetFetchResponse(): OffsetFetchResponse {
   };
 }
 
-export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetFetchResponse): void {
+export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetFetchResponseInput): void {
   if (version >= 3) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

@@ -10,6 +10,12 @@ export interface OffsetForLeaderEpochRequestOffsetForLeaderTopic {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetForLeaderEpochRequestOffsetForLeaderTopicInput {
+  topic: string;
+  partitions: OffsetForLeaderEpochRequestOffsetForLeaderPartitionInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetForLeaderEpochRequestOffsetForLeaderTopic(): OffsetForLeaderEpochRequestOffsetForLeaderTopic {
   return {
     topic: "",
@@ -17,7 +23,7 @@ export function defaultOffsetForLeaderEpochRequestOffsetForLeaderTopic(): Offset
   };
 }
 
-export function encodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w: Writer, version: number, m: OffsetForLeaderEpochRequestOffsetForLeaderTopic): void {
+export function encodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w: Writer, version: number, m: OffsetForLeaderEpochRequestOffsetForLeaderTopicInput): void {
   if (m.topic == null) throw nullNotAllowed("OffsetForLeaderEpochRequestOffsetForLeaderTopic.topic");
   if (version >= 4) w.writeCompactNullableString(m.topic); else w.writeNullableString(m.topic);
   if (m.partitions == null) throw nullNotAllowed("OffsetForLeaderEpochRequestOffsetForLeaderTopic.partitions");
@@ -51,6 +57,13 @@ export function decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader,
 
 export interface OffsetForLeaderEpochRequestOffsetForLeaderPartition {
   partition: number;
+  currentLeaderEpoch: number;
+  leaderEpoch: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetForLeaderEpochRequestOffsetForLeaderPartitionInput {
+  partition: number;
   currentLeaderEpoch?: number;
   leaderEpoch: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -64,7 +77,7 @@ export function defaultOffsetForLeaderEpochRequestOffsetForLeaderPartition(): Of
   };
 }
 
-export function encodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: Writer, version: number, m: OffsetForLeaderEpochRequestOffsetForLeaderPartition): void {
+export function encodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: Writer, version: number, m: OffsetForLeaderEpochRequestOffsetForLeaderPartitionInput): void {
   w.writeInt32(m.partition);
   if (version >= 2) {
     w.writeInt32((m.currentLeaderEpoch ?? -1));
@@ -90,8 +103,14 @@ export function decodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Rea
 }
 
 export interface OffsetForLeaderEpochRequest {
-  replicaId?: number;
+  replicaId: number;
   topics: OffsetForLeaderEpochRequestOffsetForLeaderTopic[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetForLeaderEpochRequestInput {
+  replicaId?: number;
+  topics: OffsetForLeaderEpochRequestOffsetForLeaderTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -102,7 +121,7 @@ export function defaultOffsetForLeaderEpochRequest(): OffsetForLeaderEpochReques
   };
 }
 
-export function encodeOffsetForLeaderEpochRequest(w: Writer, version: number, m: OffsetForLeaderEpochRequest): void {
+export function encodeOffsetForLeaderEpochRequest(w: Writer, version: number, m: OffsetForLeaderEpochRequestInput): void {
   if (version >= 3) {
     w.writeInt32((m.replicaId ?? -2));
   }
@@ -143,6 +162,12 @@ export interface OffsetForLeaderEpochResponseOffsetForLeaderTopicResult {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface OffsetForLeaderEpochResponseOffsetForLeaderTopicResultInput {
+  topic: string;
+  partitions: OffsetForLeaderEpochResponseEpochEndOffsetInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(): OffsetForLeaderEpochResponseOffsetForLeaderTopicResult {
   return {
     topic: "",
@@ -150,7 +175,7 @@ export function defaultOffsetForLeaderEpochResponseOffsetForLeaderTopicResult():
   };
 }
 
-export function encodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w: Writer, version: number, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult): void {
+export function encodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w: Writer, version: number, m: OffsetForLeaderEpochResponseOffsetForLeaderTopicResultInput): void {
   if (m.topic == null) throw nullNotAllowed("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult.topic");
   if (version >= 4) w.writeCompactNullableString(m.topic); else w.writeNullableString(m.topic);
   if (m.partitions == null) throw nullNotAllowed("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult.partitions");
@@ -185,6 +210,14 @@ export function decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: 
 export interface OffsetForLeaderEpochResponseEpochEndOffset {
   errorCode: number;
   partition: number;
+  leaderEpoch: number;
+  endOffset: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetForLeaderEpochResponseEpochEndOffsetInput {
+  errorCode: number;
+  partition: number;
   leaderEpoch?: number;
   endOffset: number;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -199,7 +232,7 @@ export function defaultOffsetForLeaderEpochResponseEpochEndOffset(): OffsetForLe
   };
 }
 
-export function encodeOffsetForLeaderEpochResponseEpochEndOffset(w: Writer, version: number, m: OffsetForLeaderEpochResponseEpochEndOffset): void {
+export function encodeOffsetForLeaderEpochResponseEpochEndOffset(w: Writer, version: number, m: OffsetForLeaderEpochResponseEpochEndOffsetInput): void {
   w.writeInt16(m.errorCode);
   w.writeInt32(m.partition);
   if (version >= 1) {
@@ -227,8 +260,14 @@ export function decodeOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, vers
 }
 
 export interface OffsetForLeaderEpochResponse {
-  throttleTimeMs?: number;
+  throttleTimeMs: number;
   topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface OffsetForLeaderEpochResponseInput {
+  throttleTimeMs?: number;
+  topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -239,7 +278,7 @@ export function defaultOffsetForLeaderEpochResponse(): OffsetForLeaderEpochRespo
   };
 }
 
-export function encodeOffsetForLeaderEpochResponse(w: Writer, version: number, m: OffsetForLeaderEpochResponse): void {
+export function encodeOffsetForLeaderEpochResponse(w: Writer, version: number, m: OffsetForLeaderEpochResponseInput): void {
   if (version >= 2) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

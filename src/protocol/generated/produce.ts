@@ -10,6 +10,12 @@ export interface ProduceRequestTopicProduceData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ProduceRequestTopicProduceDataInput {
+  name: string;
+  partitionData: ProduceRequestPartitionProduceDataInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultProduceRequestTopicProduceData(): ProduceRequestTopicProduceData {
   return {
     name: "",
@@ -17,7 +23,7 @@ export function defaultProduceRequestTopicProduceData(): ProduceRequestTopicProd
   };
 }
 
-export function encodeProduceRequestTopicProduceData(w: Writer, version: number, m: ProduceRequestTopicProduceData): void {
+export function encodeProduceRequestTopicProduceData(w: Writer, version: number, m: ProduceRequestTopicProduceDataInput): void {
   if (m.name == null) throw nullNotAllowed("ProduceRequestTopicProduceData.name");
   if (version >= 9) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (m.partitionData == null) throw nullNotAllowed("ProduceRequestTopicProduceData.partitionData");
@@ -55,6 +61,12 @@ export interface ProduceRequestPartitionProduceData {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ProduceRequestPartitionProduceDataInput {
+  index: number;
+  records: Buffer | readonly Buffer[] | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultProduceRequestPartitionProduceData(): ProduceRequestPartitionProduceData {
   return {
     index: 0,
@@ -62,9 +74,9 @@ export function defaultProduceRequestPartitionProduceData(): ProduceRequestParti
   };
 }
 
-export function encodeProduceRequestPartitionProduceData(w: Writer, version: number, m: ProduceRequestPartitionProduceData): void {
+export function encodeProduceRequestPartitionProduceData(w: Writer, version: number, m: ProduceRequestPartitionProduceDataInput): void {
   w.writeInt32(m.index);
-  if (version >= 9) w.writeCompactNullableBytes(m.records); else w.writeNullableBytes(m.records);
+  if (version >= 9) w.writeCompactRecords(m.records); else w.writeRecords(m.records);
   if (version >= 9) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -82,10 +94,18 @@ export function decodeProduceRequestPartitionProduceData(r: Reader, version: num
 }
 
 export interface ProduceRequest {
-  transactionalId?: string | null;
+  transactionalId: string | null;
   acks: number;
   timeoutMs: number;
   topicData: ProduceRequestTopicProduceData[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceRequestInput {
+  transactionalId?: string | null;
+  acks: number;
+  timeoutMs: number;
+  topicData: ProduceRequestTopicProduceDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -98,7 +118,7 @@ export function defaultProduceRequest(): ProduceRequest {
   };
 }
 
-export function encodeProduceRequest(w: Writer, version: number, m: ProduceRequest): void {
+export function encodeProduceRequest(w: Writer, version: number, m: ProduceRequestInput): void {
   if (version >= 3) {
     if ((m.transactionalId === undefined ? null : m.transactionalId) == null && !(version >= 3)) throw nullNotAllowed("ProduceRequest.transactionalId");
     if (version >= 9) w.writeCompactNullableString((m.transactionalId === undefined ? null : m.transactionalId)); else w.writeNullableString((m.transactionalId === undefined ? null : m.transactionalId));
@@ -144,6 +164,12 @@ export interface ProduceResponseTopicProduceResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ProduceResponseTopicProduceResponseInput {
+  name: string;
+  partitionResponses: ProduceResponsePartitionProduceResponseInput[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultProduceResponseTopicProduceResponse(): ProduceResponseTopicProduceResponse {
   return {
     name: "",
@@ -151,7 +177,7 @@ export function defaultProduceResponseTopicProduceResponse(): ProduceResponseTop
   };
 }
 
-export function encodeProduceResponseTopicProduceResponse(w: Writer, version: number, m: ProduceResponseTopicProduceResponse): void {
+export function encodeProduceResponseTopicProduceResponse(w: Writer, version: number, m: ProduceResponseTopicProduceResponseInput): void {
   if (m.name == null) throw nullNotAllowed("ProduceResponseTopicProduceResponse.name");
   if (version >= 9) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (m.partitionResponses == null) throw nullNotAllowed("ProduceResponseTopicProduceResponse.partitionResponses");
@@ -187,9 +213,20 @@ export interface ProduceResponsePartitionProduceResponse {
   index: number;
   errorCode: number;
   baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  recordErrors: ProduceResponseBatchIndexAndErrorMessage[];
+  errorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponsePartitionProduceResponseInput {
+  index: number;
+  errorCode: number;
+  baseOffset: number;
   logAppendTimeMs?: number;
   logStartOffset?: number;
-  recordErrors?: ProduceResponseBatchIndexAndErrorMessage[];
+  recordErrors?: ProduceResponseBatchIndexAndErrorMessageInput[];
   errorMessage?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -206,7 +243,7 @@ export function defaultProduceResponsePartitionProduceResponse(): ProduceRespons
   };
 }
 
-export function encodeProduceResponsePartitionProduceResponse(w: Writer, version: number, m: ProduceResponsePartitionProduceResponse): void {
+export function encodeProduceResponsePartitionProduceResponse(w: Writer, version: number, m: ProduceResponsePartitionProduceResponseInput): void {
   w.writeInt32(m.index);
   w.writeInt16(m.errorCode);
   w.writeInt64(m.baseOffset);
@@ -270,6 +307,12 @@ export interface ProduceResponseBatchIndexAndErrorMessage {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ProduceResponseBatchIndexAndErrorMessageInput {
+  batchIndex: number;
+  batchIndexErrorMessage: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultProduceResponseBatchIndexAndErrorMessage(): ProduceResponseBatchIndexAndErrorMessage {
   return {
     batchIndex: 0,
@@ -277,7 +320,7 @@ export function defaultProduceResponseBatchIndexAndErrorMessage(): ProduceRespon
   };
 }
 
-export function encodeProduceResponseBatchIndexAndErrorMessage(w: Writer, version: number, m: ProduceResponseBatchIndexAndErrorMessage): void {
+export function encodeProduceResponseBatchIndexAndErrorMessage(w: Writer, version: number, m: ProduceResponseBatchIndexAndErrorMessageInput): void {
   w.writeInt32(m.batchIndex);
   if (version >= 9) w.writeCompactNullableString(m.batchIndexErrorMessage); else w.writeNullableString(m.batchIndexErrorMessage);
   if (version >= 9) {
@@ -298,6 +341,12 @@ export function decodeProduceResponseBatchIndexAndErrorMessage(r: Reader, versio
 
 export interface ProduceResponse {
   responses: ProduceResponseTopicProduceResponse[];
+  throttleTimeMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface ProduceResponseInput {
+  responses: ProduceResponseTopicProduceResponseInput[];
   throttleTimeMs?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -309,7 +358,7 @@ export function defaultProduceResponse(): ProduceResponse {
   };
 }
 
-export function encodeProduceResponse(w: Writer, version: number, m: ProduceResponse): void {
+export function encodeProduceResponse(w: Writer, version: number, m: ProduceResponseInput): void {
   if (m.responses == null) throw nullNotAllowed("ProduceResponse.responses");
   if (version >= 9) w.writeCompactNullableArray(m.responses, (w, x) => encodeProduceResponseTopicProduceResponse(w, version, x)); else w.writeNullableArray(m.responses, (w, x) => encodeProduceResponseTopicProduceResponse(w, version, x));
   if (version >= 1) {

@@ -11,6 +11,14 @@ export interface RequestHeader {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface RequestHeaderInput {
+  requestApiKey: number;
+  requestApiVersion: number;
+  correlationId: number;
+  clientId: string | null;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultRequestHeader(): RequestHeader {
   return {
     requestApiKey: 0,
@@ -20,7 +28,7 @@ export function defaultRequestHeader(): RequestHeader {
   };
 }
 
-export function encodeRequestHeader(w: Writer, version: number, m: RequestHeader): void {
+export function encodeRequestHeader(w: Writer, version: number, m: RequestHeaderInput): void {
   w.writeInt16(m.requestApiKey);
   w.writeInt16(m.requestApiVersion);
   w.writeInt32(m.correlationId);

@@ -8,13 +8,18 @@ export interface ResponseHeader {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface ResponseHeaderInput {
+  correlationId: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultResponseHeader(): ResponseHeader {
   return {
     correlationId: 0,
   };
 }
 
-export function encodeResponseHeader(w: Writer, version: number, m: ResponseHeader): void {
+export function encodeResponseHeader(w: Writer, version: number, m: ResponseHeaderInput): void {
   w.writeInt32(m.correlationId);
   if (version >= 1) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);

@@ -9,13 +9,18 @@ export interface SaslAuthenticateRequest {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface SaslAuthenticateRequestInput {
+  authBytes: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultSaslAuthenticateRequest(): SaslAuthenticateRequest {
   return {
     authBytes: Buffer.alloc(0),
   };
 }
 
-export function encodeSaslAuthenticateRequest(w: Writer, version: number, m: SaslAuthenticateRequest): void {
+export function encodeSaslAuthenticateRequest(w: Writer, version: number, m: SaslAuthenticateRequestInput): void {
   if (m.authBytes == null) throw nullNotAllowed("SaslAuthenticateRequest.authBytes");
   if (version >= 2) w.writeCompactNullableBytes(m.authBytes); else w.writeNullableBytes(m.authBytes);
   if (version >= 2) {
@@ -37,6 +42,14 @@ export interface SaslAuthenticateResponse {
   errorCode: number;
   errorMessage: string | null;
   authBytes: Buffer;
+  sessionLifetimeMs: number;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface SaslAuthenticateResponseInput {
+  errorCode: number;
+  errorMessage: string | null;
+  authBytes: Buffer;
   sessionLifetimeMs?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -50,7 +63,7 @@ export function defaultSaslAuthenticateResponse(): SaslAuthenticateResponse {
   };
 }
 
-export function encodeSaslAuthenticateResponse(w: Writer, version: number, m: SaslAuthenticateResponse): void {
+export function encodeSaslAuthenticateResponse(w: Writer, version: number, m: SaslAuthenticateResponseInput): void {
   w.writeInt16(m.errorCode);
   if (version >= 2) w.writeCompactNullableString(m.errorMessage); else w.writeNullableString(m.errorMessage);
   if (m.authBytes == null) throw nullNotAllowed("SaslAuthenticateResponse.authBytes");

@@ -8,13 +8,17 @@ export interface SaslHandshakeRequest {
   mechanism: string;
 }
 
+export interface SaslHandshakeRequestInput {
+  mechanism: string;
+}
+
 export function defaultSaslHandshakeRequest(): SaslHandshakeRequest {
   return {
     mechanism: "",
   };
 }
 
-export function encodeSaslHandshakeRequest(w: Writer, _version: number, m: SaslHandshakeRequest): void {
+export function encodeSaslHandshakeRequest(w: Writer, _version: number, m: SaslHandshakeRequestInput): void {
   if (m.mechanism == null) throw nullNotAllowed("SaslHandshakeRequest.mechanism");
   w.writeNullableString(m.mechanism);
 }
@@ -30,6 +34,11 @@ export interface SaslHandshakeResponse {
   mechanisms: string[];
 }
 
+export interface SaslHandshakeResponseInput {
+  errorCode: number;
+  mechanisms: string[];
+}
+
 export function defaultSaslHandshakeResponse(): SaslHandshakeResponse {
   return {
     errorCode: 0,
@@ -37,7 +46,7 @@ export function defaultSaslHandshakeResponse(): SaslHandshakeResponse {
   };
 }
 
-export function encodeSaslHandshakeResponse(w: Writer, _version: number, m: SaslHandshakeResponse): void {
+export function encodeSaslHandshakeResponse(w: Writer, _version: number, m: SaslHandshakeResponseInput): void {
   w.writeInt16(m.errorCode);
   if (m.mechanisms == null) throw nullNotAllowed("SaslHandshakeResponse.mechanisms");
   w.writeNullableArray(m.mechanisms, (w, x) => w.writeString(x));

@@ -10,6 +10,12 @@ export interface SyncGroupRequestSyncGroupRequestAssignment {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
+export interface SyncGroupRequestSyncGroupRequestAssignmentInput {
+  memberId: string;
+  assignment: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
 export function defaultSyncGroupRequestSyncGroupRequestAssignment(): SyncGroupRequestSyncGroupRequestAssignment {
   return {
     memberId: "",
@@ -17,7 +23,7 @@ export function defaultSyncGroupRequestSyncGroupRequestAssignment(): SyncGroupRe
   };
 }
 
-export function encodeSyncGroupRequestSyncGroupRequestAssignment(w: Writer, version: number, m: SyncGroupRequestSyncGroupRequestAssignment): void {
+export function encodeSyncGroupRequestSyncGroupRequestAssignment(w: Writer, version: number, m: SyncGroupRequestSyncGroupRequestAssignmentInput): void {
   if (m.memberId == null) throw nullNotAllowed("SyncGroupRequestSyncGroupRequestAssignment.memberId");
   if (version >= 4) w.writeCompactNullableString(m.memberId); else w.writeNullableString(m.memberId);
   if (m.assignment == null) throw nullNotAllowed("SyncGroupRequestSyncGroupRequestAssignment.assignment");
@@ -42,10 +48,21 @@ export interface SyncGroupRequest {
   groupId: string;
   generationId: number;
   memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface SyncGroupRequestInput {
+  groupId: string;
+  generationId: number;
+  memberId: string;
   groupInstanceId?: string | null;
   protocolType?: string | null;
   protocolName?: string | null;
-  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  assignments: SyncGroupRequestSyncGroupRequestAssignmentInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -61,7 +78,7 @@ export function defaultSyncGroupRequest(): SyncGroupRequest {
   };
 }
 
-export function encodeSyncGroupRequest(w: Writer, version: number, m: SyncGroupRequest): void {
+export function encodeSyncGroupRequest(w: Writer, version: number, m: SyncGroupRequestInput): void {
   if (m.groupId == null) throw nullNotAllowed("SyncGroupRequest.groupId");
   if (version >= 4) w.writeCompactNullableString(m.groupId); else w.writeNullableString(m.groupId);
   w.writeInt32(m.generationId);
@@ -120,6 +137,15 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
 }
 
 export interface SyncGroupResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Buffer;
+  unknownTaggedFields?: UnknownTaggedField[];
+}
+
+export interface SyncGroupResponseInput {
   throttleTimeMs?: number;
   errorCode: number;
   protocolType?: string | null;
@@ -138,7 +164,7 @@ export function defaultSyncGroupResponse(): SyncGroupResponse {
   };
 }
 
-export function encodeSyncGroupResponse(w: Writer, version: number, m: SyncGroupResponse): void {
+export function encodeSyncGroupResponse(w: Writer, version: number, m: SyncGroupResponseInput): void {
   if (version >= 1) {
     w.writeInt32((m.throttleTimeMs ?? 0));
   }

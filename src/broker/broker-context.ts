@@ -1,0 +1,37 @@
+import type { Logger } from "pino";
+import type { SupportedApi } from "./dispatcher.js";
+
+/** Settings of one broker process, after defaults are applied. */
+export interface BrokerConfig {
+  readonly nodeId: number;
+  /** Host and port clients are told to connect to (Metadata, FindCoordinator). */
+  readonly advertisedHost: string;
+  readonly advertisedPort: number;
+  readonly clusterId: string;
+  readonly autoCreateTopics: boolean;
+  readonly defaultPartitions: number;
+  /** group.initial.rebalance.delay.ms: brook defaults to 0 so a lone consumer starts at once. */
+  readonly groupInitialRebalanceDelayMs: number;
+  readonly groupMinSessionTimeoutMs: number;
+  readonly groupMaxSessionTimeoutMs: number;
+  readonly groupMaxSize: number;
+  readonly offsetsRetentionMs: number;
+}
+
+/** What the group coordinator and other subsystems may ask about topics. */
+export interface TopicLookup {
+  /** The number of partitions of a topic, or undefined if it does not exist. */
+  partitionCount(topic: string): number | undefined;
+}
+
+/**
+ * The broker's state as handlers see it. One object owns it all; connection code never
+ * touches it. Subsystems register here as they are built.
+ */
+export interface BrokerContext {
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly topics: TopicLookup;
+  /** What ApiVersions advertises: computed from the registered handlers. */
+  readonly supportedApis: readonly SupportedApi[];
+}
