@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { SupportedApi } from "./dispatcher.js";
+import type { TopicManager } from "./topic-manager.js";
 
 /** Settings of one broker process, after defaults are applied. */
 export interface BrokerConfig {
@@ -16,6 +17,8 @@ export interface BrokerConfig {
   readonly groupMaxSessionTimeoutMs: number;
   readonly groupMaxSize: number;
   readonly offsetsRetentionMs: number;
+  /** Broker-wide defaults for topic configs, keyed by topic config name ("retention.ms"). */
+  readonly topicDefaults: Readonly<Record<string, string>>;
 }
 
 /** What the group coordinator and other subsystems may ask about topics. */
@@ -31,7 +34,7 @@ export interface TopicLookup {
 export interface BrokerContext {
   readonly config: BrokerConfig;
   readonly logger: Logger;
-  readonly topics: TopicLookup;
+  readonly topics: TopicManager;
   /** What ApiVersions advertises: computed from the registered handlers. */
   readonly supportedApis: readonly SupportedApi[];
 }

@@ -77,7 +77,10 @@ export class Dispatcher {
     } catch (error) {
       if (apiKey === API_VERSIONS_KEY) {
         // Kafka answers a malformed ApiVersions with INVALID_REQUEST so the client can retry at v0.
-        return this.encode(handler, version, header.correlationId, { errorCode: ErrorCode.INVALID_REQUEST, apiKeys: [] });
+        return this.encode(handler, version, header.correlationId, {
+          errorCode: ErrorCode.INVALID_REQUEST,
+          apiKeys: [],
+        });
       }
       const reason = error instanceof ProtocolError ? error.message : String(error);
       throw new CloseConnection(`malformed ${handler.codec.name} v${version} request: ${reason}`);

@@ -15,6 +15,8 @@ export const ConfigType = { BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, LIST: 7 } as
 
 interface ConfigDefinition {
   readonly defaultValue: string;
+  /** The broker setting that supplies this topic config's default (Kafka's synonym). */
+  readonly brokerName: string;
   readonly type: (typeof ConfigType)[keyof typeof ConfigType];
   readonly documentation: string;
   /** Returns a reason when the value is not acceptable. */
@@ -48,42 +50,49 @@ function listOf(allowed: readonly string[]) {
 
 export const TOPIC_CONFIGS: Readonly<Record<string, ConfigDefinition>> = {
   "cleanup.policy": {
+    brokerName: "log.cleanup.policy",
     defaultValue: "delete",
     type: ConfigType.LIST,
     documentation: "delete: old segments are removed by retention; compact: brook keeps them (no compaction yet).",
     validate: listOf(CLEANUP_POLICIES),
   },
   "max.message.bytes": {
+    brokerName: "message.max.bytes",
     defaultValue: "1048588",
     type: ConfigType.INT,
     documentation: "The largest record batch size accepted from a producer.",
     validate: integer(0, 2147483647),
   },
   "message.timestamp.type": {
+    brokerName: "log.message.timestamp.type",
     defaultValue: "CreateTime",
     type: ConfigType.STRING,
     documentation: "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with the broker's time.",
     validate: oneOf(TIMESTAMP_TYPES),
   },
   "retention.bytes": {
+    brokerName: "log.retention.bytes",
     defaultValue: "-1",
     type: ConfigType.LONG,
     documentation: "Largest size of a partition before its oldest segments are deleted; -1 for no limit.",
     validate: integer(-1),
   },
   "retention.ms": {
+    brokerName: "log.retention.ms",
     defaultValue: "604800000",
     type: ConfigType.LONG,
     documentation: "How long segments are kept before deletion; -1 for ever.",
     validate: integer(-1),
   },
   "segment.bytes": {
+    brokerName: "log.segment.bytes",
     defaultValue: "1073741824",
     type: ConfigType.INT,
     documentation: "Size at which a partition's active segment is rolled.",
     validate: integer(14, 2147483647),
   },
   "segment.ms": {
+    brokerName: "log.roll.ms",
     defaultValue: "604800000",
     type: ConfigType.LONG,
     documentation: "Age at which a partition's active segment is rolled.",
@@ -112,10 +121,15 @@ export interface ResolvedConfig {
   source: number;
   type: number;
   documentation: string;
+  /** Where the value could come from, most specific first (DescribeConfigs synonyms). */
+  synonyms: { name: string; value: string; source: number }[];
 }
 
 /** Every topic config with its effective value and where that value comes from. */
-export function resolveTopicConfigs(topicOverrides: ConfigOverrides, brokerDefaults: ConfigOverrides): ResolvedConfig[] {
+export function resolveTopicConfigs(
+  topicOverrides: ConfigOverrides,
+  brokerDefaults: ConfigOverrides,
+): ResolvedConfig[] {
   return Object.entries(TOPIC_CONFIGS).map(([name, definition]) => {
     const topicValue = topicOverrides[name];
     const brokerValue = brokerDefaults[name];
@@ -125,7 +139,13 @@ export function resolveTopicConfigs(topicOverrides: ConfigOverrides, brokerDefau
         : brokerValue !== undefined
           ? [brokerValue, ConfigSource.STATIC_BROKER_CONFIG]
           : [definition.defaultValue, ConfigSource.DEFAULT_CONFIG];
-    return { name, value, source, type: definition.type, documentation: definition.documentation };
+    const synonyms = [];
+    if (topicValue !== undefined) synonyms.push({ name, value: topicValue, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+    if (brokerValue !== undefined) {
+      synonyms.push({ name: definition.brokerName, value: brokerValue, source: ConfigSource.STATIC_BROKER_CONFIG });
+    }
+    synonyms.push({ name: definition.brokerName, value: definition.defaultValue, source: ConfigSource.DEFAULT_CONFIG });
+    return { name, value, source, type: definition.type, documentation: definition.documentation, synonyms };
   });
 }
 
@@ -150,6 +170,8 @@ export function topicSettings(topicOverrides: ConfigOverrides, brokerDefaults: C
     segmentMs: Number(value("segment.ms")),
     maxMessageBytes: Number(value("max.message.bytes")),
     logAppendTime: value("message.timestamp.type") === "LogAppendTime",
-    deleteRetention: value("cleanup.policy").split(",").some((p) => p.trim() === "delete"),
+    deleteRetention: value("cleanup.policy")
+      .split(",")
+      .some((p) => p.trim() === "delete"),
   };
 }

@@ -4,21 +4,21 @@ import { Reader, type UnknownTaggedField } from "../reader.js";
 import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface AlterConfigsRequestAlterConfigsResource {
+export interface AlterConfigsResource {
   resourceType: number;
   resourceName: string;
   configs: AlterConfigsRequestAlterableConfig[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface AlterConfigsRequestAlterConfigsResourceInput {
+export interface AlterConfigsResourceInput {
   resourceType: number;
   resourceName: string;
   configs: AlterConfigsRequestAlterableConfigInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultAlterConfigsRequestAlterConfigsResource(): AlterConfigsRequestAlterConfigsResource {
+export function defaultAlterConfigsResource(): AlterConfigsResource {
   return {
     resourceType: 0,
     resourceName: "",
@@ -26,26 +26,26 @@ export function defaultAlterConfigsRequestAlterConfigsResource(): AlterConfigsRe
   };
 }
 
-export function encodeAlterConfigsRequestAlterConfigsResource(w: Writer, version: number, m: AlterConfigsRequestAlterConfigsResourceInput): void {
+export function encodeAlterConfigsResource(w: Writer, version: number, m: AlterConfigsResourceInput): void {
   w.writeInt8(m.resourceType);
-  if (m.resourceName == null) throw nullNotAllowed("AlterConfigsRequestAlterConfigsResource.resourceName");
+  if (m.resourceName == null) throw nullNotAllowed("AlterConfigsResource.resourceName");
   if (version >= 2) w.writeCompactNullableString(m.resourceName); else w.writeNullableString(m.resourceName);
-  if (m.configs == null) throw nullNotAllowed("AlterConfigsRequestAlterConfigsResource.configs");
+  if (m.configs == null) throw nullNotAllowed("AlterConfigsResource.configs");
   if (version >= 2) w.writeCompactNullableArray(m.configs, (w, x) => encodeAlterConfigsRequestAlterableConfig(w, version, x)); else w.writeNullableArray(m.configs, (w, x) => encodeAlterConfigsRequestAlterableConfig(w, version, x));
   if (version >= 2) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeAlterConfigsRequestAlterConfigsResource(r: Reader, version: number): AlterConfigsRequestAlterConfigsResource {
-  const m = {} as AlterConfigsRequestAlterConfigsResource;
+export function decodeAlterConfigsResource(r: Reader, version: number): AlterConfigsResource {
+  const m = {} as AlterConfigsResource;
   m.resourceType = r.readInt8();
   m.resourceName = version >= 2 ? r.readCompactString() : r.readString();
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("AlterConfigsRequestAlterConfigsResource.configs");
+      if (true) throw nullNotAllowed("AlterConfigsResource.configs");
       m.configs = null as never;
     } else {
       const a = new Array(n);
@@ -100,13 +100,13 @@ export function decodeAlterConfigsRequestAlterableConfig(r: Reader, version: num
 }
 
 export interface AlterConfigsRequest {
-  resources: AlterConfigsRequestAlterConfigsResource[];
+  resources: AlterConfigsResource[];
   validateOnly: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface AlterConfigsRequestInput {
-  resources: AlterConfigsRequestAlterConfigsResourceInput[];
+  resources: AlterConfigsResourceInput[];
   validateOnly: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -120,7 +120,7 @@ export function defaultAlterConfigsRequest(): AlterConfigsRequest {
 
 export function encodeAlterConfigsRequest(w: Writer, version: number, m: AlterConfigsRequestInput): void {
   if (m.resources == null) throw nullNotAllowed("AlterConfigsRequest.resources");
-  if (version >= 2) w.writeCompactNullableArray(m.resources, (w, x) => encodeAlterConfigsRequestAlterConfigsResource(w, version, x)); else w.writeNullableArray(m.resources, (w, x) => encodeAlterConfigsRequestAlterConfigsResource(w, version, x));
+  if (version >= 2) w.writeCompactNullableArray(m.resources, (w, x) => encodeAlterConfigsResource(w, version, x)); else w.writeNullableArray(m.resources, (w, x) => encodeAlterConfigsResource(w, version, x));
   w.writeBool(m.validateOnly);
   if (version >= 2) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
@@ -137,7 +137,7 @@ export function decodeAlterConfigsRequest(r: Reader, version: number): AlterConf
       m.resources = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeAlterConfigsRequestAlterConfigsResource(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeAlterConfigsResource(r, version);
       m.resources = a;
     }
   }
@@ -149,7 +149,7 @@ export function decodeAlterConfigsRequest(r: Reader, version: number): AlterConf
   return m;
 }
 
-export interface AlterConfigsResponseAlterConfigsResourceResponse {
+export interface AlterConfigsResourceResponse {
   errorCode: number;
   errorMessage: string | null;
   resourceType: number;
@@ -157,7 +157,7 @@ export interface AlterConfigsResponseAlterConfigsResourceResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface AlterConfigsResponseAlterConfigsResourceResponseInput {
+export interface AlterConfigsResourceResponseInput {
   errorCode: number;
   errorMessage: string | null;
   resourceType: number;
@@ -165,7 +165,7 @@ export interface AlterConfigsResponseAlterConfigsResourceResponseInput {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultAlterConfigsResponseAlterConfigsResourceResponse(): AlterConfigsResponseAlterConfigsResourceResponse {
+export function defaultAlterConfigsResourceResponse(): AlterConfigsResourceResponse {
   return {
     errorCode: 0,
     errorMessage: "",
@@ -174,19 +174,19 @@ export function defaultAlterConfigsResponseAlterConfigsResourceResponse(): Alter
   };
 }
 
-export function encodeAlterConfigsResponseAlterConfigsResourceResponse(w: Writer, version: number, m: AlterConfigsResponseAlterConfigsResourceResponseInput): void {
+export function encodeAlterConfigsResourceResponse(w: Writer, version: number, m: AlterConfigsResourceResponseInput): void {
   w.writeInt16(m.errorCode);
   if (version >= 2) w.writeCompactNullableString(m.errorMessage); else w.writeNullableString(m.errorMessage);
   w.writeInt8(m.resourceType);
-  if (m.resourceName == null) throw nullNotAllowed("AlterConfigsResponseAlterConfigsResourceResponse.resourceName");
+  if (m.resourceName == null) throw nullNotAllowed("AlterConfigsResourceResponse.resourceName");
   if (version >= 2) w.writeCompactNullableString(m.resourceName); else w.writeNullableString(m.resourceName);
   if (version >= 2) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeAlterConfigsResponseAlterConfigsResourceResponse(r: Reader, version: number): AlterConfigsResponseAlterConfigsResourceResponse {
-  const m = {} as AlterConfigsResponseAlterConfigsResourceResponse;
+export function decodeAlterConfigsResourceResponse(r: Reader, version: number): AlterConfigsResourceResponse {
+  const m = {} as AlterConfigsResourceResponse;
   m.errorCode = r.readInt16();
   m.errorMessage = version >= 2 ? r.readCompactNullableString() : r.readNullableString();
   m.resourceType = r.readInt8();
@@ -200,13 +200,13 @@ export function decodeAlterConfigsResponseAlterConfigsResourceResponse(r: Reader
 
 export interface AlterConfigsResponse {
   throttleTimeMs: number;
-  responses: AlterConfigsResponseAlterConfigsResourceResponse[];
+  responses: AlterConfigsResourceResponse[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface AlterConfigsResponseInput {
   throttleTimeMs: number;
-  responses: AlterConfigsResponseAlterConfigsResourceResponseInput[];
+  responses: AlterConfigsResourceResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -220,7 +220,7 @@ export function defaultAlterConfigsResponse(): AlterConfigsResponse {
 export function encodeAlterConfigsResponse(w: Writer, version: number, m: AlterConfigsResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   if (m.responses == null) throw nullNotAllowed("AlterConfigsResponse.responses");
-  if (version >= 2) w.writeCompactNullableArray(m.responses, (w, x) => encodeAlterConfigsResponseAlterConfigsResourceResponse(w, version, x)); else w.writeNullableArray(m.responses, (w, x) => encodeAlterConfigsResponseAlterConfigsResourceResponse(w, version, x));
+  if (version >= 2) w.writeCompactNullableArray(m.responses, (w, x) => encodeAlterConfigsResourceResponse(w, version, x)); else w.writeNullableArray(m.responses, (w, x) => encodeAlterConfigsResourceResponse(w, version, x));
   if (version >= 2) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -237,7 +237,7 @@ export function decodeAlterConfigsResponse(r: Reader, version: number): AlterCon
       m.responses = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeAlterConfigsResponseAlterConfigsResourceResponse(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeAlterConfigsResourceResponse(r, version);
       m.responses = a;
     }
   }

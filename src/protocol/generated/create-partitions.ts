@@ -4,21 +4,21 @@ import { Reader, type UnknownTaggedField } from "../reader.js";
 import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface CreatePartitionsRequestCreatePartitionsTopic {
+export interface CreatePartitionsTopic {
   name: string;
   count: number;
-  assignments: CreatePartitionsRequestCreatePartitionsAssignment[] | null;
+  assignments: CreatePartitionsAssignment[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface CreatePartitionsRequestCreatePartitionsTopicInput {
+export interface CreatePartitionsTopicInput {
   name: string;
   count: number;
-  assignments: CreatePartitionsRequestCreatePartitionsAssignmentInput[] | null;
+  assignments: CreatePartitionsAssignmentInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultCreatePartitionsRequestCreatePartitionsTopic(): CreatePartitionsRequestCreatePartitionsTopic {
+export function defaultCreatePartitionsTopic(): CreatePartitionsTopic {
   return {
     name: "",
     count: 0,
@@ -26,18 +26,18 @@ export function defaultCreatePartitionsRequestCreatePartitionsTopic(): CreatePar
   };
 }
 
-export function encodeCreatePartitionsRequestCreatePartitionsTopic(w: Writer, version: number, m: CreatePartitionsRequestCreatePartitionsTopicInput): void {
-  if (m.name == null) throw nullNotAllowed("CreatePartitionsRequestCreatePartitionsTopic.name");
+export function encodeCreatePartitionsTopic(w: Writer, version: number, m: CreatePartitionsTopicInput): void {
+  if (m.name == null) throw nullNotAllowed("CreatePartitionsTopic.name");
   if (version >= 2) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   w.writeInt32(m.count);
-  if (version >= 2) w.writeCompactNullableArray(m.assignments, (w, x) => encodeCreatePartitionsRequestCreatePartitionsAssignment(w, version, x)); else w.writeNullableArray(m.assignments, (w, x) => encodeCreatePartitionsRequestCreatePartitionsAssignment(w, version, x));
+  if (version >= 2) w.writeCompactNullableArray(m.assignments, (w, x) => encodeCreatePartitionsAssignment(w, version, x)); else w.writeNullableArray(m.assignments, (w, x) => encodeCreatePartitionsAssignment(w, version, x));
   if (version >= 2) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeCreatePartitionsRequestCreatePartitionsTopic(r: Reader, version: number): CreatePartitionsRequestCreatePartitionsTopic {
-  const m = {} as CreatePartitionsRequestCreatePartitionsTopic;
+export function decodeCreatePartitionsTopic(r: Reader, version: number): CreatePartitionsTopic {
+  const m = {} as CreatePartitionsTopic;
   m.name = version >= 2 ? r.readCompactString() : r.readString();
   m.count = r.readInt32();
   {
@@ -47,7 +47,7 @@ export function decodeCreatePartitionsRequestCreatePartitionsTopic(r: Reader, ve
       m.assignments = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeCreatePartitionsRequestCreatePartitionsAssignment(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeCreatePartitionsAssignment(r, version);
       m.assignments = a;
     }
   }
@@ -58,37 +58,37 @@ export function decodeCreatePartitionsRequestCreatePartitionsTopic(r: Reader, ve
   return m;
 }
 
-export interface CreatePartitionsRequestCreatePartitionsAssignment {
+export interface CreatePartitionsAssignment {
   brokerIds: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface CreatePartitionsRequestCreatePartitionsAssignmentInput {
+export interface CreatePartitionsAssignmentInput {
   brokerIds: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultCreatePartitionsRequestCreatePartitionsAssignment(): CreatePartitionsRequestCreatePartitionsAssignment {
+export function defaultCreatePartitionsAssignment(): CreatePartitionsAssignment {
   return {
     brokerIds: [],
   };
 }
 
-export function encodeCreatePartitionsRequestCreatePartitionsAssignment(w: Writer, version: number, m: CreatePartitionsRequestCreatePartitionsAssignmentInput): void {
-  if (m.brokerIds == null) throw nullNotAllowed("CreatePartitionsRequestCreatePartitionsAssignment.brokerIds");
+export function encodeCreatePartitionsAssignment(w: Writer, version: number, m: CreatePartitionsAssignmentInput): void {
+  if (m.brokerIds == null) throw nullNotAllowed("CreatePartitionsAssignment.brokerIds");
   if (version >= 2) w.writeCompactNullableArray(m.brokerIds, (w, x) => w.writeInt32(x)); else w.writeNullableArray(m.brokerIds, (w, x) => w.writeInt32(x));
   if (version >= 2) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeCreatePartitionsRequestCreatePartitionsAssignment(r: Reader, version: number): CreatePartitionsRequestCreatePartitionsAssignment {
-  const m = {} as CreatePartitionsRequestCreatePartitionsAssignment;
+export function decodeCreatePartitionsAssignment(r: Reader, version: number): CreatePartitionsAssignment {
+  const m = {} as CreatePartitionsAssignment;
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
     if (n < 0) {
-      if (true) throw nullNotAllowed("CreatePartitionsRequestCreatePartitionsAssignment.brokerIds");
+      if (true) throw nullNotAllowed("CreatePartitionsAssignment.brokerIds");
       m.brokerIds = null as never;
     } else {
       const a = new Array(n);
@@ -105,14 +105,14 @@ export function decodeCreatePartitionsRequestCreatePartitionsAssignment(r: Reade
 }
 
 export interface CreatePartitionsRequest {
-  topics: CreatePartitionsRequestCreatePartitionsTopic[];
+  topics: CreatePartitionsTopic[];
   timeoutMs: number;
   validateOnly: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface CreatePartitionsRequestInput {
-  topics: CreatePartitionsRequestCreatePartitionsTopicInput[];
+  topics: CreatePartitionsTopicInput[];
   timeoutMs: number;
   validateOnly: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -128,7 +128,7 @@ export function defaultCreatePartitionsRequest(): CreatePartitionsRequest {
 
 export function encodeCreatePartitionsRequest(w: Writer, version: number, m: CreatePartitionsRequestInput): void {
   if (m.topics == null) throw nullNotAllowed("CreatePartitionsRequest.topics");
-  if (version >= 2) w.writeCompactNullableArray(m.topics, (w, x) => encodeCreatePartitionsRequestCreatePartitionsTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeCreatePartitionsRequestCreatePartitionsTopic(w, version, x));
+  if (version >= 2) w.writeCompactNullableArray(m.topics, (w, x) => encodeCreatePartitionsTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeCreatePartitionsTopic(w, version, x));
   w.writeInt32(m.timeoutMs);
   w.writeBool(m.validateOnly);
   if (version >= 2) {
@@ -146,7 +146,7 @@ export function decodeCreatePartitionsRequest(r: Reader, version: number): Creat
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeCreatePartitionsRequestCreatePartitionsTopic(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeCreatePartitionsTopic(r, version);
       m.topics = a;
     }
   }
@@ -159,21 +159,21 @@ export function decodeCreatePartitionsRequest(r: Reader, version: number): Creat
   return m;
 }
 
-export interface CreatePartitionsResponseCreatePartitionsTopicResult {
+export interface CreatePartitionsTopicResult {
   name: string;
   errorCode: number;
   errorMessage: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface CreatePartitionsResponseCreatePartitionsTopicResultInput {
+export interface CreatePartitionsTopicResultInput {
   name: string;
   errorCode: number;
   errorMessage: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultCreatePartitionsResponseCreatePartitionsTopicResult(): CreatePartitionsResponseCreatePartitionsTopicResult {
+export function defaultCreatePartitionsTopicResult(): CreatePartitionsTopicResult {
   return {
     name: "",
     errorCode: 0,
@@ -181,8 +181,8 @@ export function defaultCreatePartitionsResponseCreatePartitionsTopicResult(): Cr
   };
 }
 
-export function encodeCreatePartitionsResponseCreatePartitionsTopicResult(w: Writer, version: number, m: CreatePartitionsResponseCreatePartitionsTopicResultInput): void {
-  if (m.name == null) throw nullNotAllowed("CreatePartitionsResponseCreatePartitionsTopicResult.name");
+export function encodeCreatePartitionsTopicResult(w: Writer, version: number, m: CreatePartitionsTopicResultInput): void {
+  if (m.name == null) throw nullNotAllowed("CreatePartitionsTopicResult.name");
   if (version >= 2) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   w.writeInt16(m.errorCode);
   if (version >= 2) w.writeCompactNullableString(m.errorMessage); else w.writeNullableString(m.errorMessage);
@@ -191,8 +191,8 @@ export function encodeCreatePartitionsResponseCreatePartitionsTopicResult(w: Wri
   }
 }
 
-export function decodeCreatePartitionsResponseCreatePartitionsTopicResult(r: Reader, version: number): CreatePartitionsResponseCreatePartitionsTopicResult {
-  const m = {} as CreatePartitionsResponseCreatePartitionsTopicResult;
+export function decodeCreatePartitionsTopicResult(r: Reader, version: number): CreatePartitionsTopicResult {
+  const m = {} as CreatePartitionsTopicResult;
   m.name = version >= 2 ? r.readCompactString() : r.readString();
   m.errorCode = r.readInt16();
   m.errorMessage = version >= 2 ? r.readCompactNullableString() : r.readNullableString();
@@ -205,13 +205,13 @@ export function decodeCreatePartitionsResponseCreatePartitionsTopicResult(r: Rea
 
 export interface CreatePartitionsResponse {
   throttleTimeMs: number;
-  results: CreatePartitionsResponseCreatePartitionsTopicResult[];
+  results: CreatePartitionsTopicResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface CreatePartitionsResponseInput {
   throttleTimeMs: number;
-  results: CreatePartitionsResponseCreatePartitionsTopicResultInput[];
+  results: CreatePartitionsTopicResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -225,7 +225,7 @@ export function defaultCreatePartitionsResponse(): CreatePartitionsResponse {
 export function encodeCreatePartitionsResponse(w: Writer, version: number, m: CreatePartitionsResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   if (m.results == null) throw nullNotAllowed("CreatePartitionsResponse.results");
-  if (version >= 2) w.writeCompactNullableArray(m.results, (w, x) => encodeCreatePartitionsResponseCreatePartitionsTopicResult(w, version, x)); else w.writeNullableArray(m.results, (w, x) => encodeCreatePartitionsResponseCreatePartitionsTopicResult(w, version, x));
+  if (version >= 2) w.writeCompactNullableArray(m.results, (w, x) => encodeCreatePartitionsTopicResult(w, version, x)); else w.writeNullableArray(m.results, (w, x) => encodeCreatePartitionsTopicResult(w, version, x));
   if (version >= 2) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -242,7 +242,7 @@ export function decodeCreatePartitionsResponse(r: Reader, version: number): Crea
       m.results = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeCreatePartitionsResponseCreatePartitionsTopicResult(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeCreatePartitionsTopicResult(r, version);
       m.results = a;
     }
   }

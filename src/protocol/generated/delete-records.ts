@@ -4,47 +4,47 @@ import { Reader, type UnknownTaggedField } from "../reader.js";
 import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface DeleteRecordsRequestDeleteRecordsTopic {
+export interface DeleteRecordsTopic {
   name: string;
-  partitions: DeleteRecordsRequestDeleteRecordsPartition[];
+  partitions: DeleteRecordsPartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface DeleteRecordsRequestDeleteRecordsTopicInput {
+export interface DeleteRecordsTopicInput {
   name: string;
-  partitions: DeleteRecordsRequestDeleteRecordsPartitionInput[];
+  partitions: DeleteRecordsPartitionInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultDeleteRecordsRequestDeleteRecordsTopic(): DeleteRecordsRequestDeleteRecordsTopic {
+export function defaultDeleteRecordsTopic(): DeleteRecordsTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function encodeDeleteRecordsRequestDeleteRecordsTopic(w: Writer, version: number, m: DeleteRecordsRequestDeleteRecordsTopicInput): void {
-  if (m.name == null) throw nullNotAllowed("DeleteRecordsRequestDeleteRecordsTopic.name");
+export function encodeDeleteRecordsTopic(w: Writer, version: number, m: DeleteRecordsTopicInput): void {
+  if (m.name == null) throw nullNotAllowed("DeleteRecordsTopic.name");
   if (version >= 2) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
-  if (m.partitions == null) throw nullNotAllowed("DeleteRecordsRequestDeleteRecordsTopic.partitions");
-  if (version >= 2) w.writeCompactNullableArray(m.partitions, (w, x) => encodeDeleteRecordsRequestDeleteRecordsPartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeDeleteRecordsRequestDeleteRecordsPartition(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("DeleteRecordsTopic.partitions");
+  if (version >= 2) w.writeCompactNullableArray(m.partitions, (w, x) => encodeDeleteRecordsPartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeDeleteRecordsPartition(w, version, x));
   if (version >= 2) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeDeleteRecordsRequestDeleteRecordsTopic(r: Reader, version: number): DeleteRecordsRequestDeleteRecordsTopic {
-  const m = {} as DeleteRecordsRequestDeleteRecordsTopic;
+export function decodeDeleteRecordsTopic(r: Reader, version: number): DeleteRecordsTopic {
+  const m = {} as DeleteRecordsTopic;
   m.name = version >= 2 ? r.readCompactString() : r.readString();
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("DeleteRecordsRequestDeleteRecordsTopic.partitions");
+      if (true) throw nullNotAllowed("DeleteRecordsTopic.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsRequestDeleteRecordsPartition(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsPartition(r, version);
       m.partitions = a;
     }
   }
@@ -55,26 +55,26 @@ export function decodeDeleteRecordsRequestDeleteRecordsTopic(r: Reader, version:
   return m;
 }
 
-export interface DeleteRecordsRequestDeleteRecordsPartition {
+export interface DeleteRecordsPartition {
   partitionIndex: number;
   offset: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface DeleteRecordsRequestDeleteRecordsPartitionInput {
+export interface DeleteRecordsPartitionInput {
   partitionIndex: number;
   offset: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultDeleteRecordsRequestDeleteRecordsPartition(): DeleteRecordsRequestDeleteRecordsPartition {
+export function defaultDeleteRecordsPartition(): DeleteRecordsPartition {
   return {
     partitionIndex: 0,
     offset: 0,
   };
 }
 
-export function encodeDeleteRecordsRequestDeleteRecordsPartition(w: Writer, version: number, m: DeleteRecordsRequestDeleteRecordsPartitionInput): void {
+export function encodeDeleteRecordsPartition(w: Writer, version: number, m: DeleteRecordsPartitionInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.offset);
   if (version >= 2) {
@@ -82,8 +82,8 @@ export function encodeDeleteRecordsRequestDeleteRecordsPartition(w: Writer, vers
   }
 }
 
-export function decodeDeleteRecordsRequestDeleteRecordsPartition(r: Reader, version: number): DeleteRecordsRequestDeleteRecordsPartition {
-  const m = {} as DeleteRecordsRequestDeleteRecordsPartition;
+export function decodeDeleteRecordsPartition(r: Reader, version: number): DeleteRecordsPartition {
+  const m = {} as DeleteRecordsPartition;
   m.partitionIndex = r.readInt32();
   m.offset = r.readInt64();
   if (version >= 2) {
@@ -94,13 +94,13 @@ export function decodeDeleteRecordsRequestDeleteRecordsPartition(r: Reader, vers
 }
 
 export interface DeleteRecordsRequest {
-  topics: DeleteRecordsRequestDeleteRecordsTopic[];
+  topics: DeleteRecordsTopic[];
   timeoutMs: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DeleteRecordsRequestInput {
-  topics: DeleteRecordsRequestDeleteRecordsTopicInput[];
+  topics: DeleteRecordsTopicInput[];
   timeoutMs: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -114,7 +114,7 @@ export function defaultDeleteRecordsRequest(): DeleteRecordsRequest {
 
 export function encodeDeleteRecordsRequest(w: Writer, version: number, m: DeleteRecordsRequestInput): void {
   if (m.topics == null) throw nullNotAllowed("DeleteRecordsRequest.topics");
-  if (version >= 2) w.writeCompactNullableArray(m.topics, (w, x) => encodeDeleteRecordsRequestDeleteRecordsTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeDeleteRecordsRequestDeleteRecordsTopic(w, version, x));
+  if (version >= 2) w.writeCompactNullableArray(m.topics, (w, x) => encodeDeleteRecordsTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeDeleteRecordsTopic(w, version, x));
   w.writeInt32(m.timeoutMs);
   if (version >= 2) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
@@ -131,7 +131,7 @@ export function decodeDeleteRecordsRequest(r: Reader, version: number): DeleteRe
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsRequestDeleteRecordsTopic(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsTopic(r, version);
       m.topics = a;
     }
   }
@@ -143,47 +143,47 @@ export function decodeDeleteRecordsRequest(r: Reader, version: number): DeleteRe
   return m;
 }
 
-export interface DeleteRecordsResponseDeleteRecordsTopicResult {
+export interface DeleteRecordsTopicResult {
   name: string;
-  partitions: DeleteRecordsResponseDeleteRecordsPartitionResult[];
+  partitions: DeleteRecordsPartitionResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface DeleteRecordsResponseDeleteRecordsTopicResultInput {
+export interface DeleteRecordsTopicResultInput {
   name: string;
-  partitions: DeleteRecordsResponseDeleteRecordsPartitionResultInput[];
+  partitions: DeleteRecordsPartitionResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultDeleteRecordsResponseDeleteRecordsTopicResult(): DeleteRecordsResponseDeleteRecordsTopicResult {
+export function defaultDeleteRecordsTopicResult(): DeleteRecordsTopicResult {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function encodeDeleteRecordsResponseDeleteRecordsTopicResult(w: Writer, version: number, m: DeleteRecordsResponseDeleteRecordsTopicResultInput): void {
-  if (m.name == null) throw nullNotAllowed("DeleteRecordsResponseDeleteRecordsTopicResult.name");
+export function encodeDeleteRecordsTopicResult(w: Writer, version: number, m: DeleteRecordsTopicResultInput): void {
+  if (m.name == null) throw nullNotAllowed("DeleteRecordsTopicResult.name");
   if (version >= 2) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
-  if (m.partitions == null) throw nullNotAllowed("DeleteRecordsResponseDeleteRecordsTopicResult.partitions");
-  if (version >= 2) w.writeCompactNullableArray(m.partitions, (w, x) => encodeDeleteRecordsResponseDeleteRecordsPartitionResult(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeDeleteRecordsResponseDeleteRecordsPartitionResult(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("DeleteRecordsTopicResult.partitions");
+  if (version >= 2) w.writeCompactNullableArray(m.partitions, (w, x) => encodeDeleteRecordsPartitionResult(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeDeleteRecordsPartitionResult(w, version, x));
   if (version >= 2) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, version: number): DeleteRecordsResponseDeleteRecordsTopicResult {
-  const m = {} as DeleteRecordsResponseDeleteRecordsTopicResult;
+export function decodeDeleteRecordsTopicResult(r: Reader, version: number): DeleteRecordsTopicResult {
+  const m = {} as DeleteRecordsTopicResult;
   m.name = version >= 2 ? r.readCompactString() : r.readString();
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("DeleteRecordsResponseDeleteRecordsTopicResult.partitions");
+      if (true) throw nullNotAllowed("DeleteRecordsTopicResult.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsResponseDeleteRecordsPartitionResult(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsPartitionResult(r, version);
       m.partitions = a;
     }
   }
@@ -194,21 +194,21 @@ export function decodeDeleteRecordsResponseDeleteRecordsTopicResult(r: Reader, v
   return m;
 }
 
-export interface DeleteRecordsResponseDeleteRecordsPartitionResult {
+export interface DeleteRecordsPartitionResult {
   partitionIndex: number;
   lowWatermark: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface DeleteRecordsResponseDeleteRecordsPartitionResultInput {
+export interface DeleteRecordsPartitionResultInput {
   partitionIndex: number;
   lowWatermark: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultDeleteRecordsResponseDeleteRecordsPartitionResult(): DeleteRecordsResponseDeleteRecordsPartitionResult {
+export function defaultDeleteRecordsPartitionResult(): DeleteRecordsPartitionResult {
   return {
     partitionIndex: 0,
     lowWatermark: 0,
@@ -216,7 +216,7 @@ export function defaultDeleteRecordsResponseDeleteRecordsPartitionResult(): Dele
   };
 }
 
-export function encodeDeleteRecordsResponseDeleteRecordsPartitionResult(w: Writer, version: number, m: DeleteRecordsResponseDeleteRecordsPartitionResultInput): void {
+export function encodeDeleteRecordsPartitionResult(w: Writer, version: number, m: DeleteRecordsPartitionResultInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.lowWatermark);
   w.writeInt16(m.errorCode);
@@ -225,8 +225,8 @@ export function encodeDeleteRecordsResponseDeleteRecordsPartitionResult(w: Write
   }
 }
 
-export function decodeDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reader, version: number): DeleteRecordsResponseDeleteRecordsPartitionResult {
-  const m = {} as DeleteRecordsResponseDeleteRecordsPartitionResult;
+export function decodeDeleteRecordsPartitionResult(r: Reader, version: number): DeleteRecordsPartitionResult {
+  const m = {} as DeleteRecordsPartitionResult;
   m.partitionIndex = r.readInt32();
   m.lowWatermark = r.readInt64();
   m.errorCode = r.readInt16();
@@ -239,13 +239,13 @@ export function decodeDeleteRecordsResponseDeleteRecordsPartitionResult(r: Reade
 
 export interface DeleteRecordsResponse {
   throttleTimeMs: number;
-  topics: DeleteRecordsResponseDeleteRecordsTopicResult[];
+  topics: DeleteRecordsTopicResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DeleteRecordsResponseInput {
   throttleTimeMs: number;
-  topics: DeleteRecordsResponseDeleteRecordsTopicResultInput[];
+  topics: DeleteRecordsTopicResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -259,7 +259,7 @@ export function defaultDeleteRecordsResponse(): DeleteRecordsResponse {
 export function encodeDeleteRecordsResponse(w: Writer, version: number, m: DeleteRecordsResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   if (m.topics == null) throw nullNotAllowed("DeleteRecordsResponse.topics");
-  if (version >= 2) w.writeCompactNullableArray(m.topics, (w, x) => encodeDeleteRecordsResponseDeleteRecordsTopicResult(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeDeleteRecordsResponseDeleteRecordsTopicResult(w, version, x));
+  if (version >= 2) w.writeCompactNullableArray(m.topics, (w, x) => encodeDeleteRecordsTopicResult(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeDeleteRecordsTopicResult(w, version, x));
   if (version >= 2) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -276,7 +276,7 @@ export function decodeDeleteRecordsResponse(r: Reader, version: number): DeleteR
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsResponseDeleteRecordsTopicResult(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsTopicResult(r, version);
       m.topics = a;
     }
   }

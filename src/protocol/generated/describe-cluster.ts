@@ -42,7 +42,7 @@ export function decodeDescribeClusterRequest(r: Reader, version: number): Descri
   return m;
 }
 
-export interface DescribeClusterResponseDescribeClusterBroker {
+export interface DescribeClusterBroker {
   brokerId: number;
   host: string;
   port: number;
@@ -50,7 +50,7 @@ export interface DescribeClusterResponseDescribeClusterBroker {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface DescribeClusterResponseDescribeClusterBrokerInput {
+export interface DescribeClusterBrokerInput {
   brokerId: number;
   host: string;
   port: number;
@@ -58,7 +58,7 @@ export interface DescribeClusterResponseDescribeClusterBrokerInput {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeClusterResponseDescribeClusterBroker {
+export function defaultDescribeClusterBroker(): DescribeClusterBroker {
   return {
     brokerId: 0,
     host: "",
@@ -67,17 +67,17 @@ export function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeC
   };
 }
 
-export function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, _version: number, m: DescribeClusterResponseDescribeClusterBrokerInput): void {
+export function encodeDescribeClusterBroker(w: Writer, _version: number, m: DescribeClusterBrokerInput): void {
   w.writeInt32(m.brokerId);
-  if (m.host == null) throw nullNotAllowed("DescribeClusterResponseDescribeClusterBroker.host");
+  if (m.host == null) throw nullNotAllowed("DescribeClusterBroker.host");
   w.writeCompactNullableString(m.host);
   w.writeInt32(m.port);
   w.writeCompactNullableString(m.rack);
   w.writeTaggedFields(undefined, m.unknownTaggedFields);
 }
 
-export function decodeDescribeClusterResponseDescribeClusterBroker(r: Reader, _version: number): DescribeClusterResponseDescribeClusterBroker {
-  const m = {} as DescribeClusterResponseDescribeClusterBroker;
+export function decodeDescribeClusterBroker(r: Reader, _version: number): DescribeClusterBroker {
+  const m = {} as DescribeClusterBroker;
   m.brokerId = r.readInt32();
   m.host = r.readCompactString();
   m.port = r.readInt32();
@@ -94,7 +94,7 @@ export interface DescribeClusterResponse {
   endpointType: number;
   clusterId: string;
   controllerId: number;
-  brokers: DescribeClusterResponseDescribeClusterBroker[];
+  brokers: DescribeClusterBroker[];
   clusterAuthorizedOperations: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -106,7 +106,7 @@ export interface DescribeClusterResponseInput {
   endpointType?: number;
   clusterId: string;
   controllerId: number;
-  brokers: DescribeClusterResponseDescribeClusterBrokerInput[];
+  brokers: DescribeClusterBrokerInput[];
   clusterAuthorizedOperations: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -135,7 +135,7 @@ export function encodeDescribeClusterResponse(w: Writer, version: number, m: Des
   w.writeCompactNullableString(m.clusterId);
   w.writeInt32(m.controllerId);
   if (m.brokers == null) throw nullNotAllowed("DescribeClusterResponse.brokers");
-  w.writeCompactNullableArray(m.brokers, (w, x) => encodeDescribeClusterResponseDescribeClusterBroker(w, version, x));
+  w.writeCompactNullableArray(m.brokers, (w, x) => encodeDescribeClusterBroker(w, version, x));
   w.writeInt32(m.clusterAuthorizedOperations);
   w.writeTaggedFields(undefined, m.unknownTaggedFields);
 }
@@ -157,7 +157,7 @@ export function decodeDescribeClusterResponse(r: Reader, version: number): Descr
       m.brokers = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeDescribeClusterResponseDescribeClusterBroker(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeDescribeClusterBroker(r, version);
       m.brokers = a;
     }
   }

@@ -4,21 +4,21 @@ import { Reader, type UnknownTaggedField } from "../reader.js";
 import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface DescribeConfigsRequestDescribeConfigsResource {
+export interface DescribeConfigsResource {
   resourceType: number;
   resourceName: string;
   configurationKeys: string[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface DescribeConfigsRequestDescribeConfigsResourceInput {
+export interface DescribeConfigsResourceInput {
   resourceType: number;
   resourceName: string;
   configurationKeys: string[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultDescribeConfigsRequestDescribeConfigsResource(): DescribeConfigsRequestDescribeConfigsResource {
+export function defaultDescribeConfigsResource(): DescribeConfigsResource {
   return {
     resourceType: 0,
     resourceName: "",
@@ -26,9 +26,9 @@ export function defaultDescribeConfigsRequestDescribeConfigsResource(): Describe
   };
 }
 
-export function encodeDescribeConfigsRequestDescribeConfigsResource(w: Writer, version: number, m: DescribeConfigsRequestDescribeConfigsResourceInput): void {
+export function encodeDescribeConfigsResource(w: Writer, version: number, m: DescribeConfigsResourceInput): void {
   w.writeInt8(m.resourceType);
-  if (m.resourceName == null) throw nullNotAllowed("DescribeConfigsRequestDescribeConfigsResource.resourceName");
+  if (m.resourceName == null) throw nullNotAllowed("DescribeConfigsResource.resourceName");
   if (version >= 4) w.writeCompactNullableString(m.resourceName); else w.writeNullableString(m.resourceName);
   if (version >= 4) w.writeCompactNullableArray(m.configurationKeys, (w, x) => w.writeCompactString(x)); else w.writeNullableArray(m.configurationKeys, (w, x) => w.writeString(x));
   if (version >= 4) {
@@ -36,8 +36,8 @@ export function encodeDescribeConfigsRequestDescribeConfigsResource(w: Writer, v
   }
 }
 
-export function decodeDescribeConfigsRequestDescribeConfigsResource(r: Reader, version: number): DescribeConfigsRequestDescribeConfigsResource {
-  const m = {} as DescribeConfigsRequestDescribeConfigsResource;
+export function decodeDescribeConfigsResource(r: Reader, version: number): DescribeConfigsResource {
+  const m = {} as DescribeConfigsResource;
   m.resourceType = r.readInt8();
   m.resourceName = version >= 4 ? r.readCompactString() : r.readString();
   {
@@ -60,14 +60,14 @@ export function decodeDescribeConfigsRequestDescribeConfigsResource(r: Reader, v
 }
 
 export interface DescribeConfigsRequest {
-  resources: DescribeConfigsRequestDescribeConfigsResource[];
+  resources: DescribeConfigsResource[];
   includeSynonyms: boolean;
   includeDocumentation: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeConfigsRequestInput {
-  resources: DescribeConfigsRequestDescribeConfigsResourceInput[];
+  resources: DescribeConfigsResourceInput[];
   includeSynonyms?: boolean;
   includeDocumentation?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -83,7 +83,7 @@ export function defaultDescribeConfigsRequest(): DescribeConfigsRequest {
 
 export function encodeDescribeConfigsRequest(w: Writer, version: number, m: DescribeConfigsRequestInput): void {
   if (m.resources == null) throw nullNotAllowed("DescribeConfigsRequest.resources");
-  if (version >= 4) w.writeCompactNullableArray(m.resources, (w, x) => encodeDescribeConfigsRequestDescribeConfigsResource(w, version, x)); else w.writeNullableArray(m.resources, (w, x) => encodeDescribeConfigsRequestDescribeConfigsResource(w, version, x));
+  if (version >= 4) w.writeCompactNullableArray(m.resources, (w, x) => encodeDescribeConfigsResource(w, version, x)); else w.writeNullableArray(m.resources, (w, x) => encodeDescribeConfigsResource(w, version, x));
   if (version >= 1) {
     w.writeBool((m.includeSynonyms ?? false));
   }
@@ -105,7 +105,7 @@ export function decodeDescribeConfigsRequest(r: Reader, version: number): Descri
       m.resources = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsRequestDescribeConfigsResource(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsResource(r, version);
       m.resources = a;
     }
   }
@@ -122,25 +122,25 @@ export function decodeDescribeConfigsRequest(r: Reader, version: number): Descri
   return m;
 }
 
-export interface DescribeConfigsResponseDescribeConfigsResult {
+export interface DescribeConfigsResult {
   errorCode: number;
   errorMessage: string | null;
   resourceType: number;
   resourceName: string;
-  configs: DescribeConfigsResponseDescribeConfigsResourceResult[];
+  configs: DescribeConfigsResourceResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface DescribeConfigsResponseDescribeConfigsResultInput {
+export interface DescribeConfigsResultInput {
   errorCode: number;
   errorMessage: string | null;
   resourceType: number;
   resourceName: string;
-  configs: DescribeConfigsResponseDescribeConfigsResourceResultInput[];
+  configs: DescribeConfigsResourceResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultDescribeConfigsResponseDescribeConfigsResult(): DescribeConfigsResponseDescribeConfigsResult {
+export function defaultDescribeConfigsResult(): DescribeConfigsResult {
   return {
     errorCode: 0,
     errorMessage: "",
@@ -150,21 +150,21 @@ export function defaultDescribeConfigsResponseDescribeConfigsResult(): DescribeC
   };
 }
 
-export function encodeDescribeConfigsResponseDescribeConfigsResult(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsResultInput): void {
+export function encodeDescribeConfigsResult(w: Writer, version: number, m: DescribeConfigsResultInput): void {
   w.writeInt16(m.errorCode);
   if (version >= 4) w.writeCompactNullableString(m.errorMessage); else w.writeNullableString(m.errorMessage);
   w.writeInt8(m.resourceType);
-  if (m.resourceName == null) throw nullNotAllowed("DescribeConfigsResponseDescribeConfigsResult.resourceName");
+  if (m.resourceName == null) throw nullNotAllowed("DescribeConfigsResult.resourceName");
   if (version >= 4) w.writeCompactNullableString(m.resourceName); else w.writeNullableString(m.resourceName);
-  if (m.configs == null) throw nullNotAllowed("DescribeConfigsResponseDescribeConfigsResult.configs");
-  if (version >= 4) w.writeCompactNullableArray(m.configs, (w, x) => encodeDescribeConfigsResponseDescribeConfigsResourceResult(w, version, x)); else w.writeNullableArray(m.configs, (w, x) => encodeDescribeConfigsResponseDescribeConfigsResourceResult(w, version, x));
+  if (m.configs == null) throw nullNotAllowed("DescribeConfigsResult.configs");
+  if (version >= 4) w.writeCompactNullableArray(m.configs, (w, x) => encodeDescribeConfigsResourceResult(w, version, x)); else w.writeNullableArray(m.configs, (w, x) => encodeDescribeConfigsResourceResult(w, version, x));
   if (version >= 4) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeDescribeConfigsResponseDescribeConfigsResult(r: Reader, version: number): DescribeConfigsResponseDescribeConfigsResult {
-  const m = {} as DescribeConfigsResponseDescribeConfigsResult;
+export function decodeDescribeConfigsResult(r: Reader, version: number): DescribeConfigsResult {
+  const m = {} as DescribeConfigsResult;
   m.errorCode = r.readInt16();
   m.errorMessage = version >= 4 ? r.readCompactNullableString() : r.readNullableString();
   m.resourceType = r.readInt8();
@@ -173,11 +173,11 @@ export function decodeDescribeConfigsResponseDescribeConfigsResult(r: Reader, ve
     const compact = version >= 4;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("DescribeConfigsResponseDescribeConfigsResult.configs");
+      if (true) throw nullNotAllowed("DescribeConfigsResult.configs");
       m.configs = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsResponseDescribeConfigsResourceResult(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsResourceResult(r, version);
       m.configs = a;
     }
   }
@@ -188,33 +188,33 @@ export function decodeDescribeConfigsResponseDescribeConfigsResult(r: Reader, ve
   return m;
 }
 
-export interface DescribeConfigsResponseDescribeConfigsResourceResult {
+export interface DescribeConfigsResourceResult {
   name: string;
   value: string | null;
   readOnly: boolean;
   isDefault: boolean;
   configSource: number;
   isSensitive: boolean;
-  synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
+  synonyms: DescribeConfigsSynonym[];
   configType: number;
   documentation: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface DescribeConfigsResponseDescribeConfigsResourceResultInput {
+export interface DescribeConfigsResourceResultInput {
   name: string;
   value: string | null;
   readOnly: boolean;
   isDefault?: boolean;
   configSource?: number;
   isSensitive: boolean;
-  synonyms?: DescribeConfigsResponseDescribeConfigsSynonymInput[];
+  synonyms?: DescribeConfigsSynonymInput[];
   configType?: number;
   documentation?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultDescribeConfigsResponseDescribeConfigsResourceResult(): DescribeConfigsResponseDescribeConfigsResourceResult {
+export function defaultDescribeConfigsResourceResult(): DescribeConfigsResourceResult {
   return {
     name: "",
     value: "",
@@ -228,8 +228,8 @@ export function defaultDescribeConfigsResponseDescribeConfigsResourceResult(): D
   };
 }
 
-export function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsResourceResultInput): void {
-  if (m.name == null) throw nullNotAllowed("DescribeConfigsResponseDescribeConfigsResourceResult.name");
+export function encodeDescribeConfigsResourceResult(w: Writer, version: number, m: DescribeConfigsResourceResultInput): void {
+  if (m.name == null) throw nullNotAllowed("DescribeConfigsResourceResult.name");
   if (version >= 4) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (version >= 4) w.writeCompactNullableString(m.value); else w.writeNullableString(m.value);
   w.writeBool(m.readOnly);
@@ -241,8 +241,8 @@ export function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Wr
   }
   w.writeBool(m.isSensitive);
   if (version >= 1) {
-    if ((m.synonyms ?? []) == null) throw nullNotAllowed("DescribeConfigsResponseDescribeConfigsResourceResult.synonyms");
-    if (version >= 4) w.writeCompactNullableArray((m.synonyms ?? []), (w, x) => encodeDescribeConfigsResponseDescribeConfigsSynonym(w, version, x)); else w.writeNullableArray((m.synonyms ?? []), (w, x) => encodeDescribeConfigsResponseDescribeConfigsSynonym(w, version, x));
+    if ((m.synonyms ?? []) == null) throw nullNotAllowed("DescribeConfigsResourceResult.synonyms");
+    if (version >= 4) w.writeCompactNullableArray((m.synonyms ?? []), (w, x) => encodeDescribeConfigsSynonym(w, version, x)); else w.writeNullableArray((m.synonyms ?? []), (w, x) => encodeDescribeConfigsSynonym(w, version, x));
   }
   if (version >= 3) {
     w.writeInt8((m.configType ?? 0));
@@ -255,8 +255,8 @@ export function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Wr
   }
 }
 
-export function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, version: number): DescribeConfigsResponseDescribeConfigsResourceResult {
-  const m = {} as DescribeConfigsResponseDescribeConfigsResourceResult;
+export function decodeDescribeConfigsResourceResult(r: Reader, version: number): DescribeConfigsResourceResult {
+  const m = {} as DescribeConfigsResourceResult;
   m.name = version >= 4 ? r.readCompactString() : r.readString();
   m.value = version >= 4 ? r.readCompactNullableString() : r.readNullableString();
   m.readOnly = r.readBool();
@@ -272,11 +272,11 @@ export function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Re
       const compact = version >= 4;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
       if (n < 0) {
-        if (true) throw nullNotAllowed("DescribeConfigsResponseDescribeConfigsResourceResult.synonyms");
+        if (true) throw nullNotAllowed("DescribeConfigsResourceResult.synonyms");
         m.synonyms = null as never;
       } else {
         const a = new Array(n);
-        for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsResponseDescribeConfigsSynonym(r, version);
+        for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsSynonym(r, version);
         m.synonyms = a;
       }
     }
@@ -294,21 +294,21 @@ export function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Re
   return m;
 }
 
-export interface DescribeConfigsResponseDescribeConfigsSynonym {
+export interface DescribeConfigsSynonym {
   name: string;
   value: string | null;
   source: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface DescribeConfigsResponseDescribeConfigsSynonymInput {
+export interface DescribeConfigsSynonymInput {
   name: string;
   value: string | null;
   source: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultDescribeConfigsResponseDescribeConfigsSynonym(): DescribeConfigsResponseDescribeConfigsSynonym {
+export function defaultDescribeConfigsSynonym(): DescribeConfigsSynonym {
   return {
     name: "",
     value: "",
@@ -316,8 +316,8 @@ export function defaultDescribeConfigsResponseDescribeConfigsSynonym(): Describe
   };
 }
 
-export function encodeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, version: number, m: DescribeConfigsResponseDescribeConfigsSynonymInput): void {
-  if (m.name == null) throw nullNotAllowed("DescribeConfigsResponseDescribeConfigsSynonym.name");
+export function encodeDescribeConfigsSynonym(w: Writer, version: number, m: DescribeConfigsSynonymInput): void {
+  if (m.name == null) throw nullNotAllowed("DescribeConfigsSynonym.name");
   if (version >= 4) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (version >= 4) w.writeCompactNullableString(m.value); else w.writeNullableString(m.value);
   w.writeInt8(m.source);
@@ -326,8 +326,8 @@ export function encodeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, v
   }
 }
 
-export function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version: number): DescribeConfigsResponseDescribeConfigsSynonym {
-  const m = {} as DescribeConfigsResponseDescribeConfigsSynonym;
+export function decodeDescribeConfigsSynonym(r: Reader, version: number): DescribeConfigsSynonym {
+  const m = {} as DescribeConfigsSynonym;
   m.name = version >= 4 ? r.readCompactString() : r.readString();
   m.value = version >= 4 ? r.readCompactNullableString() : r.readNullableString();
   m.source = r.readInt8();
@@ -340,13 +340,13 @@ export function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, v
 
 export interface DescribeConfigsResponse {
   throttleTimeMs: number;
-  results: DescribeConfigsResponseDescribeConfigsResult[];
+  results: DescribeConfigsResult[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface DescribeConfigsResponseInput {
   throttleTimeMs: number;
-  results: DescribeConfigsResponseDescribeConfigsResultInput[];
+  results: DescribeConfigsResultInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -360,7 +360,7 @@ export function defaultDescribeConfigsResponse(): DescribeConfigsResponse {
 export function encodeDescribeConfigsResponse(w: Writer, version: number, m: DescribeConfigsResponseInput): void {
   w.writeInt32(m.throttleTimeMs);
   if (m.results == null) throw nullNotAllowed("DescribeConfigsResponse.results");
-  if (version >= 4) w.writeCompactNullableArray(m.results, (w, x) => encodeDescribeConfigsResponseDescribeConfigsResult(w, version, x)); else w.writeNullableArray(m.results, (w, x) => encodeDescribeConfigsResponseDescribeConfigsResult(w, version, x));
+  if (version >= 4) w.writeCompactNullableArray(m.results, (w, x) => encodeDescribeConfigsResult(w, version, x)); else w.writeNullableArray(m.results, (w, x) => encodeDescribeConfigsResult(w, version, x));
   if (version >= 4) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -377,7 +377,7 @@ export function decodeDescribeConfigsResponse(r: Reader, version: number): Descr
       m.results = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsResponseDescribeConfigsResult(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsResult(r, version);
       m.results = a;
     }
   }

@@ -4,47 +4,47 @@ import { Reader, type UnknownTaggedField } from "../reader.js";
 import { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface FetchRequestFetchTopic {
+export interface FetchTopic {
   topic: string;
-  partitions: FetchRequestFetchPartition[];
+  partitions: FetchPartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface FetchRequestFetchTopicInput {
+export interface FetchTopicInput {
   topic: string;
-  partitions: FetchRequestFetchPartitionInput[];
+  partitions: FetchPartitionInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultFetchRequestFetchTopic(): FetchRequestFetchTopic {
+export function defaultFetchTopic(): FetchTopic {
   return {
     topic: "",
     partitions: [],
   };
 }
 
-export function encodeFetchRequestFetchTopic(w: Writer, version: number, m: FetchRequestFetchTopicInput): void {
-  if (m.topic == null) throw nullNotAllowed("FetchRequestFetchTopic.topic");
+export function encodeFetchTopic(w: Writer, version: number, m: FetchTopicInput): void {
+  if (m.topic == null) throw nullNotAllowed("FetchTopic.topic");
   if (version >= 12) w.writeCompactNullableString(m.topic); else w.writeNullableString(m.topic);
-  if (m.partitions == null) throw nullNotAllowed("FetchRequestFetchTopic.partitions");
-  if (version >= 12) w.writeCompactNullableArray(m.partitions, (w, x) => encodeFetchRequestFetchPartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeFetchRequestFetchPartition(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("FetchTopic.partitions");
+  if (version >= 12) w.writeCompactNullableArray(m.partitions, (w, x) => encodeFetchPartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeFetchPartition(w, version, x));
   if (version >= 12) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeFetchRequestFetchTopic(r: Reader, version: number): FetchRequestFetchTopic {
-  const m = {} as FetchRequestFetchTopic;
+export function decodeFetchTopic(r: Reader, version: number): FetchTopic {
+  const m = {} as FetchTopic;
   m.topic = version >= 12 ? r.readCompactString() : r.readString();
   {
     const compact = version >= 12;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("FetchRequestFetchTopic.partitions");
+      if (true) throw nullNotAllowed("FetchTopic.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeFetchRequestFetchPartition(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeFetchPartition(r, version);
       m.partitions = a;
     }
   }
@@ -55,7 +55,7 @@ export function decodeFetchRequestFetchTopic(r: Reader, version: number): FetchR
   return m;
 }
 
-export interface FetchRequestFetchPartition {
+export interface FetchPartition {
   partition: number;
   currentLeaderEpoch: number;
   fetchOffset: number;
@@ -65,7 +65,7 @@ export interface FetchRequestFetchPartition {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface FetchRequestFetchPartitionInput {
+export interface FetchPartitionInput {
   partition: number;
   currentLeaderEpoch?: number;
   fetchOffset: number;
@@ -75,7 +75,7 @@ export interface FetchRequestFetchPartitionInput {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultFetchRequestFetchPartition(): FetchRequestFetchPartition {
+export function defaultFetchPartition(): FetchPartition {
   return {
     partition: 0,
     currentLeaderEpoch: -1,
@@ -86,7 +86,7 @@ export function defaultFetchRequestFetchPartition(): FetchRequestFetchPartition 
   };
 }
 
-export function encodeFetchRequestFetchPartition(w: Writer, version: number, m: FetchRequestFetchPartitionInput): void {
+export function encodeFetchPartition(w: Writer, version: number, m: FetchPartitionInput): void {
   w.writeInt32(m.partition);
   if (version >= 9) {
     w.writeInt32((m.currentLeaderEpoch ?? -1));
@@ -104,8 +104,8 @@ export function encodeFetchRequestFetchPartition(w: Writer, version: number, m: 
   }
 }
 
-export function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequestFetchPartition {
-  const m = {} as FetchRequestFetchPartition;
+export function decodeFetchPartition(r: Reader, version: number): FetchPartition {
+  const m = {} as FetchPartition;
   m.partition = r.readInt32();
   if (version >= 9) {
     m.currentLeaderEpoch = r.readInt32();
@@ -186,7 +186,7 @@ export interface FetchRequest {
   isolationLevel: number;
   sessionId: number;
   sessionEpoch: number;
-  topics: FetchRequestFetchTopic[];
+  topics: FetchTopic[];
   forgottenTopicsData: FetchRequestForgottenTopic[];
   rackId: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -201,7 +201,7 @@ export interface FetchRequestInput {
   isolationLevel?: number;
   sessionId?: number;
   sessionEpoch?: number;
-  topics: FetchRequestFetchTopicInput[];
+  topics: FetchTopicInput[];
   forgottenTopicsData?: FetchRequestForgottenTopicInput[];
   rackId?: string;
   unknownTaggedFields?: UnknownTaggedField[];
@@ -240,7 +240,7 @@ export function encodeFetchRequest(w: Writer, version: number, m: FetchRequestIn
     w.writeInt32((m.sessionEpoch ?? -1));
   }
   if (m.topics == null) throw nullNotAllowed("FetchRequest.topics");
-  if (version >= 12) w.writeCompactNullableArray(m.topics, (w, x) => encodeFetchRequestFetchTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeFetchRequestFetchTopic(w, version, x));
+  if (version >= 12) w.writeCompactNullableArray(m.topics, (w, x) => encodeFetchTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeFetchTopic(w, version, x));
   if (version >= 7) {
     if ((m.forgottenTopicsData ?? []) == null) throw nullNotAllowed("FetchRequest.forgottenTopicsData");
     if (version >= 12) w.writeCompactNullableArray((m.forgottenTopicsData ?? []), (w, x) => encodeFetchRequestForgottenTopic(w, version, x)); else w.writeNullableArray((m.forgottenTopicsData ?? []), (w, x) => encodeFetchRequestForgottenTopic(w, version, x));
@@ -289,7 +289,7 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeFetchRequestFetchTopic(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeFetchTopic(r, version);
       m.topics = a;
     }
   }
@@ -328,43 +328,43 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
   return m;
 }
 
-export interface FetchResponseFetchableTopicResponse {
+export interface FetchableTopicResponse {
   topic: string;
   partitions: FetchResponsePartitionData[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface FetchResponseFetchableTopicResponseInput {
+export interface FetchableTopicResponseInput {
   topic: string;
   partitions: FetchResponsePartitionDataInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultFetchResponseFetchableTopicResponse(): FetchResponseFetchableTopicResponse {
+export function defaultFetchableTopicResponse(): FetchableTopicResponse {
   return {
     topic: "",
     partitions: [],
   };
 }
 
-export function encodeFetchResponseFetchableTopicResponse(w: Writer, version: number, m: FetchResponseFetchableTopicResponseInput): void {
-  if (m.topic == null) throw nullNotAllowed("FetchResponseFetchableTopicResponse.topic");
+export function encodeFetchableTopicResponse(w: Writer, version: number, m: FetchableTopicResponseInput): void {
+  if (m.topic == null) throw nullNotAllowed("FetchableTopicResponse.topic");
   if (version >= 12) w.writeCompactNullableString(m.topic); else w.writeNullableString(m.topic);
-  if (m.partitions == null) throw nullNotAllowed("FetchResponseFetchableTopicResponse.partitions");
+  if (m.partitions == null) throw nullNotAllowed("FetchableTopicResponse.partitions");
   if (version >= 12) w.writeCompactNullableArray(m.partitions, (w, x) => encodeFetchResponsePartitionData(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeFetchResponsePartitionData(w, version, x));
   if (version >= 12) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeFetchResponseFetchableTopicResponse(r: Reader, version: number): FetchResponseFetchableTopicResponse {
-  const m = {} as FetchResponseFetchableTopicResponse;
+export function decodeFetchableTopicResponse(r: Reader, version: number): FetchableTopicResponse {
+  const m = {} as FetchableTopicResponse;
   m.topic = version >= 12 ? r.readCompactString() : r.readString();
   {
     const compact = version >= 12;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("FetchResponseFetchableTopicResponse.partitions");
+      if (true) throw nullNotAllowed("FetchableTopicResponse.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
@@ -668,7 +668,7 @@ export interface FetchResponse {
   throttleTimeMs: number;
   errorCode: number;
   sessionId: number;
-  responses: FetchResponseFetchableTopicResponse[];
+  responses: FetchableTopicResponse[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -676,7 +676,7 @@ export interface FetchResponseInput {
   throttleTimeMs?: number;
   errorCode?: number;
   sessionId?: number;
-  responses: FetchResponseFetchableTopicResponseInput[];
+  responses: FetchableTopicResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -700,7 +700,7 @@ export function encodeFetchResponse(w: Writer, version: number, m: FetchResponse
     w.writeInt32((m.sessionId ?? 0));
   }
   if (m.responses == null) throw nullNotAllowed("FetchResponse.responses");
-  if (version >= 12) w.writeCompactNullableArray(m.responses, (w, x) => encodeFetchResponseFetchableTopicResponse(w, version, x)); else w.writeNullableArray(m.responses, (w, x) => encodeFetchResponseFetchableTopicResponse(w, version, x));
+  if (version >= 12) w.writeCompactNullableArray(m.responses, (w, x) => encodeFetchableTopicResponse(w, version, x)); else w.writeNullableArray(m.responses, (w, x) => encodeFetchableTopicResponse(w, version, x));
   if (version >= 12) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -725,7 +725,7 @@ export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
       m.responses = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeFetchResponseFetchableTopicResponse(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeFetchableTopicResponse(r, version);
       m.responses = a;
     }
   }

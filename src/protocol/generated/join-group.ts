@@ -4,37 +4,37 @@ import { Reader, type UnknownTaggedField } from "../reader.js";
 import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface JoinGroupRequestJoinGroupRequestProtocol {
+export interface JoinGroupRequestProtocol {
   name: string;
   metadata: Buffer;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface JoinGroupRequestJoinGroupRequestProtocolInput {
+export interface JoinGroupRequestProtocolInput {
   name: string;
   metadata: Buffer;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultJoinGroupRequestJoinGroupRequestProtocol(): JoinGroupRequestJoinGroupRequestProtocol {
+export function defaultJoinGroupRequestProtocol(): JoinGroupRequestProtocol {
   return {
     name: "",
     metadata: Buffer.alloc(0),
   };
 }
 
-export function encodeJoinGroupRequestJoinGroupRequestProtocol(w: Writer, version: number, m: JoinGroupRequestJoinGroupRequestProtocolInput): void {
-  if (m.name == null) throw nullNotAllowed("JoinGroupRequestJoinGroupRequestProtocol.name");
+export function encodeJoinGroupRequestProtocol(w: Writer, version: number, m: JoinGroupRequestProtocolInput): void {
+  if (m.name == null) throw nullNotAllowed("JoinGroupRequestProtocol.name");
   if (version >= 6) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
-  if (m.metadata == null) throw nullNotAllowed("JoinGroupRequestJoinGroupRequestProtocol.metadata");
+  if (m.metadata == null) throw nullNotAllowed("JoinGroupRequestProtocol.metadata");
   if (version >= 6) w.writeCompactNullableBytes(m.metadata); else w.writeNullableBytes(m.metadata);
   if (version >= 6) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeJoinGroupRequestJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRequestJoinGroupRequestProtocol {
-  const m = {} as JoinGroupRequestJoinGroupRequestProtocol;
+export function decodeJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRequestProtocol {
+  const m = {} as JoinGroupRequestProtocol;
   m.name = version >= 6 ? r.readCompactString() : r.readString();
   m.metadata = version >= 6 ? r.readCompactBytes() : r.readBytes();
   if (version >= 6) {
@@ -51,7 +51,7 @@ export interface JoinGroupRequest {
   memberId: string;
   groupInstanceId: string | null;
   protocolType: string;
-  protocols: JoinGroupRequestJoinGroupRequestProtocol[];
+  protocols: JoinGroupRequestProtocol[];
   reason: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -63,7 +63,7 @@ export interface JoinGroupRequestInput {
   memberId: string;
   groupInstanceId?: string | null;
   protocolType: string;
-  protocols: JoinGroupRequestJoinGroupRequestProtocolInput[];
+  protocols: JoinGroupRequestProtocolInput[];
   reason?: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -97,7 +97,7 @@ export function encodeJoinGroupRequest(w: Writer, version: number, m: JoinGroupR
   if (m.protocolType == null) throw nullNotAllowed("JoinGroupRequest.protocolType");
   if (version >= 6) w.writeCompactNullableString(m.protocolType); else w.writeNullableString(m.protocolType);
   if (m.protocols == null) throw nullNotAllowed("JoinGroupRequest.protocols");
-  if (version >= 6) w.writeCompactNullableArray(m.protocols, (w, x) => encodeJoinGroupRequestJoinGroupRequestProtocol(w, version, x)); else w.writeNullableArray(m.protocols, (w, x) => encodeJoinGroupRequestJoinGroupRequestProtocol(w, version, x));
+  if (version >= 6) w.writeCompactNullableArray(m.protocols, (w, x) => encodeJoinGroupRequestProtocol(w, version, x)); else w.writeNullableArray(m.protocols, (w, x) => encodeJoinGroupRequestProtocol(w, version, x));
   if (version >= 8) {
     if ((m.reason === undefined ? null : m.reason) == null && !(version >= 8)) throw nullNotAllowed("JoinGroupRequest.reason");
     if (version >= 6) w.writeCompactNullableString((m.reason === undefined ? null : m.reason)); else w.writeNullableString((m.reason === undefined ? null : m.reason));
@@ -127,7 +127,7 @@ export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupReq
       m.protocols = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeJoinGroupRequestJoinGroupRequestProtocol(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeJoinGroupRequestProtocol(r, version);
       m.protocols = a;
     }
   }
@@ -141,21 +141,21 @@ export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupReq
   return m;
 }
 
-export interface JoinGroupResponseJoinGroupResponseMember {
+export interface JoinGroupResponseMember {
   memberId: string;
   groupInstanceId: string | null;
   metadata: Buffer;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface JoinGroupResponseJoinGroupResponseMemberInput {
+export interface JoinGroupResponseMemberInput {
   memberId: string;
   groupInstanceId?: string | null;
   metadata: Buffer;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultJoinGroupResponseJoinGroupResponseMember(): JoinGroupResponseJoinGroupResponseMember {
+export function defaultJoinGroupResponseMember(): JoinGroupResponseMember {
   return {
     memberId: "",
     groupInstanceId: null,
@@ -163,22 +163,22 @@ export function defaultJoinGroupResponseJoinGroupResponseMember(): JoinGroupResp
   };
 }
 
-export function encodeJoinGroupResponseJoinGroupResponseMember(w: Writer, version: number, m: JoinGroupResponseJoinGroupResponseMemberInput): void {
-  if (m.memberId == null) throw nullNotAllowed("JoinGroupResponseJoinGroupResponseMember.memberId");
+export function encodeJoinGroupResponseMember(w: Writer, version: number, m: JoinGroupResponseMemberInput): void {
+  if (m.memberId == null) throw nullNotAllowed("JoinGroupResponseMember.memberId");
   if (version >= 6) w.writeCompactNullableString(m.memberId); else w.writeNullableString(m.memberId);
   if (version >= 5) {
-    if ((m.groupInstanceId === undefined ? null : m.groupInstanceId) == null && !(version >= 5)) throw nullNotAllowed("JoinGroupResponseJoinGroupResponseMember.groupInstanceId");
+    if ((m.groupInstanceId === undefined ? null : m.groupInstanceId) == null && !(version >= 5)) throw nullNotAllowed("JoinGroupResponseMember.groupInstanceId");
     if (version >= 6) w.writeCompactNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId)); else w.writeNullableString((m.groupInstanceId === undefined ? null : m.groupInstanceId));
   }
-  if (m.metadata == null) throw nullNotAllowed("JoinGroupResponseJoinGroupResponseMember.metadata");
+  if (m.metadata == null) throw nullNotAllowed("JoinGroupResponseMember.metadata");
   if (version >= 6) w.writeCompactNullableBytes(m.metadata); else w.writeNullableBytes(m.metadata);
   if (version >= 6) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeJoinGroupResponseJoinGroupResponseMember(r: Reader, version: number): JoinGroupResponseJoinGroupResponseMember {
-  const m = {} as JoinGroupResponseJoinGroupResponseMember;
+export function decodeJoinGroupResponseMember(r: Reader, version: number): JoinGroupResponseMember {
+  const m = {} as JoinGroupResponseMember;
   m.memberId = version >= 6 ? r.readCompactString() : r.readString();
   if (version >= 5) {
     m.groupInstanceId = version >= 6 ? (version >= 5 ? r.readCompactNullableString() : r.readCompactString()) : (version >= 5 ? r.readNullableString() : r.readString());
@@ -200,7 +200,7 @@ export interface JoinGroupResponse {
   leader: string;
   skipAssignment: boolean;
   memberId: string;
-  members: JoinGroupResponseJoinGroupResponseMember[];
+  members: JoinGroupResponseMember[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -213,7 +213,7 @@ export interface JoinGroupResponseInput {
   leader: string;
   skipAssignment?: boolean;
   memberId: string;
-  members: JoinGroupResponseJoinGroupResponseMemberInput[];
+  members: JoinGroupResponseMemberInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -251,7 +251,7 @@ export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroup
   if (m.memberId == null) throw nullNotAllowed("JoinGroupResponse.memberId");
   if (version >= 6) w.writeCompactNullableString(m.memberId); else w.writeNullableString(m.memberId);
   if (m.members == null) throw nullNotAllowed("JoinGroupResponse.members");
-  if (version >= 6) w.writeCompactNullableArray(m.members, (w, x) => encodeJoinGroupResponseJoinGroupResponseMember(w, version, x)); else w.writeNullableArray(m.members, (w, x) => encodeJoinGroupResponseJoinGroupResponseMember(w, version, x));
+  if (version >= 6) w.writeCompactNullableArray(m.members, (w, x) => encodeJoinGroupResponseMember(w, version, x)); else w.writeNullableArray(m.members, (w, x) => encodeJoinGroupResponseMember(w, version, x));
   if (version >= 6) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -281,7 +281,7 @@ export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupRe
       m.members = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeJoinGroupResponseJoinGroupResponseMember(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeJoinGroupResponseMember(r, version);
       m.members = a;
     }
   }

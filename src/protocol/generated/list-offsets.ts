@@ -4,47 +4,47 @@ import { Reader, type UnknownTaggedField } from "../reader.js";
 import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface ListOffsetsRequestListOffsetsTopic {
+export interface ListOffsetsTopic {
   name: string;
-  partitions: ListOffsetsRequestListOffsetsPartition[];
+  partitions: ListOffsetsPartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface ListOffsetsRequestListOffsetsTopicInput {
+export interface ListOffsetsTopicInput {
   name: string;
-  partitions: ListOffsetsRequestListOffsetsPartitionInput[];
+  partitions: ListOffsetsPartitionInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultListOffsetsRequestListOffsetsTopic(): ListOffsetsRequestListOffsetsTopic {
+export function defaultListOffsetsTopic(): ListOffsetsTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function encodeListOffsetsRequestListOffsetsTopic(w: Writer, version: number, m: ListOffsetsRequestListOffsetsTopicInput): void {
-  if (m.name == null) throw nullNotAllowed("ListOffsetsRequestListOffsetsTopic.name");
+export function encodeListOffsetsTopic(w: Writer, version: number, m: ListOffsetsTopicInput): void {
+  if (m.name == null) throw nullNotAllowed("ListOffsetsTopic.name");
   if (version >= 6) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
-  if (m.partitions == null) throw nullNotAllowed("ListOffsetsRequestListOffsetsTopic.partitions");
-  if (version >= 6) w.writeCompactNullableArray(m.partitions, (w, x) => encodeListOffsetsRequestListOffsetsPartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeListOffsetsRequestListOffsetsPartition(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("ListOffsetsTopic.partitions");
+  if (version >= 6) w.writeCompactNullableArray(m.partitions, (w, x) => encodeListOffsetsPartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeListOffsetsPartition(w, version, x));
   if (version >= 6) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeListOffsetsRequestListOffsetsTopic(r: Reader, version: number): ListOffsetsRequestListOffsetsTopic {
-  const m = {} as ListOffsetsRequestListOffsetsTopic;
+export function decodeListOffsetsTopic(r: Reader, version: number): ListOffsetsTopic {
+  const m = {} as ListOffsetsTopic;
   m.name = version >= 6 ? r.readCompactString() : r.readString();
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("ListOffsetsRequestListOffsetsTopic.partitions");
+      if (true) throw nullNotAllowed("ListOffsetsTopic.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeListOffsetsRequestListOffsetsPartition(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeListOffsetsPartition(r, version);
       m.partitions = a;
     }
   }
@@ -55,7 +55,7 @@ export function decodeListOffsetsRequestListOffsetsTopic(r: Reader, version: num
   return m;
 }
 
-export interface ListOffsetsRequestListOffsetsPartition {
+export interface ListOffsetsPartition {
   partitionIndex: number;
   currentLeaderEpoch: number;
   timestamp: number;
@@ -63,7 +63,7 @@ export interface ListOffsetsRequestListOffsetsPartition {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface ListOffsetsRequestListOffsetsPartitionInput {
+export interface ListOffsetsPartitionInput {
   partitionIndex: number;
   currentLeaderEpoch?: number;
   timestamp: number;
@@ -71,7 +71,7 @@ export interface ListOffsetsRequestListOffsetsPartitionInput {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultListOffsetsRequestListOffsetsPartition(): ListOffsetsRequestListOffsetsPartition {
+export function defaultListOffsetsPartition(): ListOffsetsPartition {
   return {
     partitionIndex: 0,
     currentLeaderEpoch: -1,
@@ -80,7 +80,7 @@ export function defaultListOffsetsRequestListOffsetsPartition(): ListOffsetsRequ
   };
 }
 
-export function encodeListOffsetsRequestListOffsetsPartition(w: Writer, version: number, m: ListOffsetsRequestListOffsetsPartitionInput): void {
+export function encodeListOffsetsPartition(w: Writer, version: number, m: ListOffsetsPartitionInput): void {
   w.writeInt32(m.partitionIndex);
   if (version >= 4) {
     w.writeInt32((m.currentLeaderEpoch ?? -1));
@@ -94,8 +94,8 @@ export function encodeListOffsetsRequestListOffsetsPartition(w: Writer, version:
   }
 }
 
-export function decodeListOffsetsRequestListOffsetsPartition(r: Reader, version: number): ListOffsetsRequestListOffsetsPartition {
-  const m = {} as ListOffsetsRequestListOffsetsPartition;
+export function decodeListOffsetsPartition(r: Reader, version: number): ListOffsetsPartition {
+  const m = {} as ListOffsetsPartition;
   m.partitionIndex = r.readInt32();
   if (version >= 4) {
     m.currentLeaderEpoch = r.readInt32();
@@ -114,14 +114,14 @@ export function decodeListOffsetsRequestListOffsetsPartition(r: Reader, version:
 export interface ListOffsetsRequest {
   replicaId: number;
   isolationLevel: number;
-  topics: ListOffsetsRequestListOffsetsTopic[];
+  topics: ListOffsetsTopic[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ListOffsetsRequestInput {
   replicaId: number;
   isolationLevel?: number;
-  topics: ListOffsetsRequestListOffsetsTopicInput[];
+  topics: ListOffsetsTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -139,7 +139,7 @@ export function encodeListOffsetsRequest(w: Writer, version: number, m: ListOffs
     w.writeInt8((m.isolationLevel ?? 0));
   }
   if (m.topics == null) throw nullNotAllowed("ListOffsetsRequest.topics");
-  if (version >= 6) w.writeCompactNullableArray(m.topics, (w, x) => encodeListOffsetsRequestListOffsetsTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeListOffsetsRequestListOffsetsTopic(w, version, x));
+  if (version >= 6) w.writeCompactNullableArray(m.topics, (w, x) => encodeListOffsetsTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeListOffsetsTopic(w, version, x));
   if (version >= 6) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -159,7 +159,7 @@ export function decodeListOffsetsRequest(r: Reader, version: number): ListOffset
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeListOffsetsRequestListOffsetsTopic(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeListOffsetsTopic(r, version);
       m.topics = a;
     }
   }
@@ -170,47 +170,47 @@ export function decodeListOffsetsRequest(r: Reader, version: number): ListOffset
   return m;
 }
 
-export interface ListOffsetsResponseListOffsetsTopicResponse {
+export interface ListOffsetsTopicResponse {
   name: string;
-  partitions: ListOffsetsResponseListOffsetsPartitionResponse[];
+  partitions: ListOffsetsPartitionResponse[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface ListOffsetsResponseListOffsetsTopicResponseInput {
+export interface ListOffsetsTopicResponseInput {
   name: string;
-  partitions: ListOffsetsResponseListOffsetsPartitionResponseInput[];
+  partitions: ListOffsetsPartitionResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultListOffsetsResponseListOffsetsTopicResponse(): ListOffsetsResponseListOffsetsTopicResponse {
+export function defaultListOffsetsTopicResponse(): ListOffsetsTopicResponse {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function encodeListOffsetsResponseListOffsetsTopicResponse(w: Writer, version: number, m: ListOffsetsResponseListOffsetsTopicResponseInput): void {
-  if (m.name == null) throw nullNotAllowed("ListOffsetsResponseListOffsetsTopicResponse.name");
+export function encodeListOffsetsTopicResponse(w: Writer, version: number, m: ListOffsetsTopicResponseInput): void {
+  if (m.name == null) throw nullNotAllowed("ListOffsetsTopicResponse.name");
   if (version >= 6) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
-  if (m.partitions == null) throw nullNotAllowed("ListOffsetsResponseListOffsetsTopicResponse.partitions");
-  if (version >= 6) w.writeCompactNullableArray(m.partitions, (w, x) => encodeListOffsetsResponseListOffsetsPartitionResponse(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeListOffsetsResponseListOffsetsPartitionResponse(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("ListOffsetsTopicResponse.partitions");
+  if (version >= 6) w.writeCompactNullableArray(m.partitions, (w, x) => encodeListOffsetsPartitionResponse(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeListOffsetsPartitionResponse(w, version, x));
   if (version >= 6) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeListOffsetsResponseListOffsetsTopicResponse(r: Reader, version: number): ListOffsetsResponseListOffsetsTopicResponse {
-  const m = {} as ListOffsetsResponseListOffsetsTopicResponse;
+export function decodeListOffsetsTopicResponse(r: Reader, version: number): ListOffsetsTopicResponse {
+  const m = {} as ListOffsetsTopicResponse;
   m.name = version >= 6 ? r.readCompactString() : r.readString();
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("ListOffsetsResponseListOffsetsTopicResponse.partitions");
+      if (true) throw nullNotAllowed("ListOffsetsTopicResponse.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeListOffsetsResponseListOffsetsPartitionResponse(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeListOffsetsPartitionResponse(r, version);
       m.partitions = a;
     }
   }
@@ -221,7 +221,7 @@ export function decodeListOffsetsResponseListOffsetsTopicResponse(r: Reader, ver
   return m;
 }
 
-export interface ListOffsetsResponseListOffsetsPartitionResponse {
+export interface ListOffsetsPartitionResponse {
   partitionIndex: number;
   errorCode: number;
   oldStyleOffsets: number[];
@@ -231,7 +231,7 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface ListOffsetsResponseListOffsetsPartitionResponseInput {
+export interface ListOffsetsPartitionResponseInput {
   partitionIndex: number;
   errorCode: number;
   oldStyleOffsets?: number[];
@@ -241,7 +241,7 @@ export interface ListOffsetsResponseListOffsetsPartitionResponseInput {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultListOffsetsResponseListOffsetsPartitionResponse(): ListOffsetsResponseListOffsetsPartitionResponse {
+export function defaultListOffsetsPartitionResponse(): ListOffsetsPartitionResponse {
   return {
     partitionIndex: 0,
     errorCode: 0,
@@ -252,11 +252,11 @@ export function defaultListOffsetsResponseListOffsetsPartitionResponse(): ListOf
   };
 }
 
-export function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, version: number, m: ListOffsetsResponseListOffsetsPartitionResponseInput): void {
+export function encodeListOffsetsPartitionResponse(w: Writer, version: number, m: ListOffsetsPartitionResponseInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   if (version <= 0) {
-    if ((m.oldStyleOffsets ?? []) == null) throw nullNotAllowed("ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets");
+    if ((m.oldStyleOffsets ?? []) == null) throw nullNotAllowed("ListOffsetsPartitionResponse.oldStyleOffsets");
     if (version >= 6) w.writeCompactNullableArray((m.oldStyleOffsets ?? []), (w, x) => w.writeInt64(x)); else w.writeNullableArray((m.oldStyleOffsets ?? []), (w, x) => w.writeInt64(x));
   }
   if (version >= 1) {
@@ -273,8 +273,8 @@ export function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer,
   }
 }
 
-export function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader, version: number): ListOffsetsResponseListOffsetsPartitionResponse {
-  const m = {} as ListOffsetsResponseListOffsetsPartitionResponse;
+export function decodeListOffsetsPartitionResponse(r: Reader, version: number): ListOffsetsPartitionResponse {
+  const m = {} as ListOffsetsPartitionResponse;
   m.partitionIndex = r.readInt32();
   m.errorCode = r.readInt16();
   if (version <= 0) {
@@ -282,7 +282,7 @@ export function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader,
       const compact = version >= 6;
       const n = compact ? r.readCompactArrayLength(8) : r.readArrayLength(8);
       if (n < 0) {
-        if (true) throw nullNotAllowed("ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets");
+        if (true) throw nullNotAllowed("ListOffsetsPartitionResponse.oldStyleOffsets");
         m.oldStyleOffsets = null as never;
       } else {
         const a = new Array(n);
@@ -310,13 +310,13 @@ export function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader,
 
 export interface ListOffsetsResponse {
   throttleTimeMs: number;
-  topics: ListOffsetsResponseListOffsetsTopicResponse[];
+  topics: ListOffsetsTopicResponse[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface ListOffsetsResponseInput {
   throttleTimeMs?: number;
-  topics: ListOffsetsResponseListOffsetsTopicResponseInput[];
+  topics: ListOffsetsTopicResponseInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -332,7 +332,7 @@ export function encodeListOffsetsResponse(w: Writer, version: number, m: ListOff
     w.writeInt32((m.throttleTimeMs ?? 0));
   }
   if (m.topics == null) throw nullNotAllowed("ListOffsetsResponse.topics");
-  if (version >= 6) w.writeCompactNullableArray(m.topics, (w, x) => encodeListOffsetsResponseListOffsetsTopicResponse(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeListOffsetsResponseListOffsetsTopicResponse(w, version, x));
+  if (version >= 6) w.writeCompactNullableArray(m.topics, (w, x) => encodeListOffsetsTopicResponse(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeListOffsetsTopicResponse(w, version, x));
   if (version >= 6) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -351,7 +351,7 @@ export function decodeListOffsetsResponse(r: Reader, version: number): ListOffse
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeListOffsetsResponseListOffsetsTopicResponse(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeListOffsetsTopicResponse(r, version);
       m.topics = a;
     }
   }

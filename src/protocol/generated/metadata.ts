@@ -4,38 +4,38 @@ import { Reader, type UnknownTaggedField } from "../reader.js";
 import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface MetadataRequestMetadataRequestTopic {
+export interface MetadataRequestTopic {
   topicId: string;
   name: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface MetadataRequestMetadataRequestTopicInput {
+export interface MetadataRequestTopicInput {
   topicId?: string;
   name: string | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultMetadataRequestMetadataRequestTopic(): MetadataRequestMetadataRequestTopic {
+export function defaultMetadataRequestTopic(): MetadataRequestTopic {
   return {
     topicId: "00000000-0000-0000-0000-000000000000",
     name: "",
   };
 }
 
-export function encodeMetadataRequestMetadataRequestTopic(w: Writer, version: number, m: MetadataRequestMetadataRequestTopicInput): void {
+export function encodeMetadataRequestTopic(w: Writer, version: number, m: MetadataRequestTopicInput): void {
   if (version >= 10) {
     w.writeUuid((m.topicId ?? "00000000-0000-0000-0000-000000000000"));
   }
-  if (m.name == null && !(version >= 10)) throw nullNotAllowed("MetadataRequestMetadataRequestTopic.name");
+  if (m.name == null && !(version >= 10)) throw nullNotAllowed("MetadataRequestTopic.name");
   if (version >= 9) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (version >= 9) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeMetadataRequestMetadataRequestTopic(r: Reader, version: number): MetadataRequestMetadataRequestTopic {
-  const m = {} as MetadataRequestMetadataRequestTopic;
+export function decodeMetadataRequestTopic(r: Reader, version: number): MetadataRequestTopic {
+  const m = {} as MetadataRequestTopic;
   if (version >= 10) {
     m.topicId = r.readUuid();
   } else m.topicId = "00000000-0000-0000-0000-000000000000";
@@ -48,7 +48,7 @@ export function decodeMetadataRequestMetadataRequestTopic(r: Reader, version: nu
 }
 
 export interface MetadataRequest {
-  topics: MetadataRequestMetadataRequestTopic[] | null;
+  topics: MetadataRequestTopic[] | null;
   allowAutoTopicCreation: boolean;
   includeClusterAuthorizedOperations: boolean;
   includeTopicAuthorizedOperations: boolean;
@@ -56,7 +56,7 @@ export interface MetadataRequest {
 }
 
 export interface MetadataRequestInput {
-  topics: MetadataRequestMetadataRequestTopicInput[] | null;
+  topics: MetadataRequestTopicInput[] | null;
   allowAutoTopicCreation?: boolean;
   includeClusterAuthorizedOperations?: boolean;
   includeTopicAuthorizedOperations?: boolean;
@@ -74,7 +74,7 @@ export function defaultMetadataRequest(): MetadataRequest {
 
 export function encodeMetadataRequest(w: Writer, version: number, m: MetadataRequestInput): void {
   if (m.topics == null && !(version >= 1)) throw nullNotAllowed("MetadataRequest.topics");
-  if (version >= 9) w.writeCompactNullableArray(m.topics, (w, x) => encodeMetadataRequestMetadataRequestTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeMetadataRequestMetadataRequestTopic(w, version, x));
+  if (version >= 9) w.writeCompactNullableArray(m.topics, (w, x) => encodeMetadataRequestTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeMetadataRequestTopic(w, version, x));
   if (version >= 4) {
     w.writeBool((m.allowAutoTopicCreation ?? true));
   }
@@ -99,7 +99,7 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeMetadataRequestMetadataRequestTopic(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeMetadataRequestTopic(r, version);
       m.topics = a;
     }
   }
@@ -119,7 +119,7 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
   return m;
 }
 
-export interface MetadataResponseMetadataResponseBroker {
+export interface MetadataResponseBroker {
   nodeId: number;
   host: string;
   port: number;
@@ -127,7 +127,7 @@ export interface MetadataResponseMetadataResponseBroker {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface MetadataResponseMetadataResponseBrokerInput {
+export interface MetadataResponseBrokerInput {
   nodeId: number;
   host: string;
   port: number;
@@ -135,7 +135,7 @@ export interface MetadataResponseMetadataResponseBrokerInput {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultMetadataResponseMetadataResponseBroker(): MetadataResponseMetadataResponseBroker {
+export function defaultMetadataResponseBroker(): MetadataResponseBroker {
   return {
     nodeId: 0,
     host: "",
@@ -144,13 +144,13 @@ export function defaultMetadataResponseMetadataResponseBroker(): MetadataRespons
   };
 }
 
-export function encodeMetadataResponseMetadataResponseBroker(w: Writer, version: number, m: MetadataResponseMetadataResponseBrokerInput): void {
+export function encodeMetadataResponseBroker(w: Writer, version: number, m: MetadataResponseBrokerInput): void {
   w.writeInt32(m.nodeId);
-  if (m.host == null) throw nullNotAllowed("MetadataResponseMetadataResponseBroker.host");
+  if (m.host == null) throw nullNotAllowed("MetadataResponseBroker.host");
   if (version >= 9) w.writeCompactNullableString(m.host); else w.writeNullableString(m.host);
   w.writeInt32(m.port);
   if (version >= 1) {
-    if ((m.rack === undefined ? null : m.rack) == null && !(version >= 1)) throw nullNotAllowed("MetadataResponseMetadataResponseBroker.rack");
+    if ((m.rack === undefined ? null : m.rack) == null && !(version >= 1)) throw nullNotAllowed("MetadataResponseBroker.rack");
     if (version >= 9) w.writeCompactNullableString((m.rack === undefined ? null : m.rack)); else w.writeNullableString((m.rack === undefined ? null : m.rack));
   }
   if (version >= 9) {
@@ -158,8 +158,8 @@ export function encodeMetadataResponseMetadataResponseBroker(w: Writer, version:
   }
 }
 
-export function decodeMetadataResponseMetadataResponseBroker(r: Reader, version: number): MetadataResponseMetadataResponseBroker {
-  const m = {} as MetadataResponseMetadataResponseBroker;
+export function decodeMetadataResponseBroker(r: Reader, version: number): MetadataResponseBroker {
+  const m = {} as MetadataResponseBroker;
   m.nodeId = r.readInt32();
   m.host = version >= 9 ? r.readCompactString() : r.readString();
   m.port = r.readInt32();
@@ -173,27 +173,27 @@ export function decodeMetadataResponseMetadataResponseBroker(r: Reader, version:
   return m;
 }
 
-export interface MetadataResponseMetadataResponseTopic {
+export interface MetadataResponseTopic {
   errorCode: number;
   name: string | null;
   topicId: string;
   isInternal: boolean;
-  partitions: MetadataResponseMetadataResponsePartition[];
+  partitions: MetadataResponsePartition[];
   topicAuthorizedOperations: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface MetadataResponseMetadataResponseTopicInput {
+export interface MetadataResponseTopicInput {
   errorCode: number;
   name: string | null;
   topicId?: string;
   isInternal?: boolean;
-  partitions: MetadataResponseMetadataResponsePartitionInput[];
+  partitions: MetadataResponsePartitionInput[];
   topicAuthorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultMetadataResponseMetadataResponseTopic(): MetadataResponseMetadataResponseTopic {
+export function defaultMetadataResponseTopic(): MetadataResponseTopic {
   return {
     errorCode: 0,
     name: "",
@@ -204,9 +204,9 @@ export function defaultMetadataResponseMetadataResponseTopic(): MetadataResponse
   };
 }
 
-export function encodeMetadataResponseMetadataResponseTopic(w: Writer, version: number, m: MetadataResponseMetadataResponseTopicInput): void {
+export function encodeMetadataResponseTopic(w: Writer, version: number, m: MetadataResponseTopicInput): void {
   w.writeInt16(m.errorCode);
-  if (m.name == null && !(version >= 12)) throw nullNotAllowed("MetadataResponseMetadataResponseTopic.name");
+  if (m.name == null && !(version >= 12)) throw nullNotAllowed("MetadataResponseTopic.name");
   if (version >= 9) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
   if (version >= 10) {
     w.writeUuid((m.topicId ?? "00000000-0000-0000-0000-000000000000"));
@@ -214,8 +214,8 @@ export function encodeMetadataResponseMetadataResponseTopic(w: Writer, version: 
   if (version >= 1) {
     w.writeBool((m.isInternal ?? false));
   }
-  if (m.partitions == null) throw nullNotAllowed("MetadataResponseMetadataResponseTopic.partitions");
-  if (version >= 9) w.writeCompactNullableArray(m.partitions, (w, x) => encodeMetadataResponseMetadataResponsePartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeMetadataResponseMetadataResponsePartition(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("MetadataResponseTopic.partitions");
+  if (version >= 9) w.writeCompactNullableArray(m.partitions, (w, x) => encodeMetadataResponsePartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeMetadataResponsePartition(w, version, x));
   if (version >= 8) {
     w.writeInt32((m.topicAuthorizedOperations ?? -2147483648));
   }
@@ -224,8 +224,8 @@ export function encodeMetadataResponseMetadataResponseTopic(w: Writer, version: 
   }
 }
 
-export function decodeMetadataResponseMetadataResponseTopic(r: Reader, version: number): MetadataResponseMetadataResponseTopic {
-  const m = {} as MetadataResponseMetadataResponseTopic;
+export function decodeMetadataResponseTopic(r: Reader, version: number): MetadataResponseTopic {
+  const m = {} as MetadataResponseTopic;
   m.errorCode = r.readInt16();
   m.name = version >= 9 ? (version >= 12 ? r.readCompactNullableString() : r.readCompactString()) : (version >= 12 ? r.readNullableString() : r.readString());
   if (version >= 10) {
@@ -238,11 +238,11 @@ export function decodeMetadataResponseMetadataResponseTopic(r: Reader, version: 
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("MetadataResponseMetadataResponseTopic.partitions");
+      if (true) throw nullNotAllowed("MetadataResponseTopic.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeMetadataResponseMetadataResponsePartition(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeMetadataResponsePartition(r, version);
       m.partitions = a;
     }
   }
@@ -256,7 +256,7 @@ export function decodeMetadataResponseMetadataResponseTopic(r: Reader, version: 
   return m;
 }
 
-export interface MetadataResponseMetadataResponsePartition {
+export interface MetadataResponsePartition {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
@@ -267,7 +267,7 @@ export interface MetadataResponseMetadataResponsePartition {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface MetadataResponseMetadataResponsePartitionInput {
+export interface MetadataResponsePartitionInput {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
@@ -278,7 +278,7 @@ export interface MetadataResponseMetadataResponsePartitionInput {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultMetadataResponseMetadataResponsePartition(): MetadataResponseMetadataResponsePartition {
+export function defaultMetadataResponsePartition(): MetadataResponsePartition {
   return {
     errorCode: 0,
     partitionIndex: 0,
@@ -290,19 +290,19 @@ export function defaultMetadataResponseMetadataResponsePartition(): MetadataResp
   };
 }
 
-export function encodeMetadataResponseMetadataResponsePartition(w: Writer, version: number, m: MetadataResponseMetadataResponsePartitionInput): void {
+export function encodeMetadataResponsePartition(w: Writer, version: number, m: MetadataResponsePartitionInput): void {
   w.writeInt16(m.errorCode);
   w.writeInt32(m.partitionIndex);
   w.writeInt32(m.leaderId);
   if (version >= 7) {
     w.writeInt32((m.leaderEpoch ?? -1));
   }
-  if (m.replicaNodes == null) throw nullNotAllowed("MetadataResponseMetadataResponsePartition.replicaNodes");
+  if (m.replicaNodes == null) throw nullNotAllowed("MetadataResponsePartition.replicaNodes");
   if (version >= 9) w.writeCompactNullableArray(m.replicaNodes, (w, x) => w.writeInt32(x)); else w.writeNullableArray(m.replicaNodes, (w, x) => w.writeInt32(x));
-  if (m.isrNodes == null) throw nullNotAllowed("MetadataResponseMetadataResponsePartition.isrNodes");
+  if (m.isrNodes == null) throw nullNotAllowed("MetadataResponsePartition.isrNodes");
   if (version >= 9) w.writeCompactNullableArray(m.isrNodes, (w, x) => w.writeInt32(x)); else w.writeNullableArray(m.isrNodes, (w, x) => w.writeInt32(x));
   if (version >= 5) {
-    if ((m.offlineReplicas ?? []) == null) throw nullNotAllowed("MetadataResponseMetadataResponsePartition.offlineReplicas");
+    if ((m.offlineReplicas ?? []) == null) throw nullNotAllowed("MetadataResponsePartition.offlineReplicas");
     if (version >= 9) w.writeCompactNullableArray((m.offlineReplicas ?? []), (w, x) => w.writeInt32(x)); else w.writeNullableArray((m.offlineReplicas ?? []), (w, x) => w.writeInt32(x));
   }
   if (version >= 9) {
@@ -310,8 +310,8 @@ export function encodeMetadataResponseMetadataResponsePartition(w: Writer, versi
   }
 }
 
-export function decodeMetadataResponseMetadataResponsePartition(r: Reader, version: number): MetadataResponseMetadataResponsePartition {
-  const m = {} as MetadataResponseMetadataResponsePartition;
+export function decodeMetadataResponsePartition(r: Reader, version: number): MetadataResponsePartition {
+  const m = {} as MetadataResponsePartition;
   m.errorCode = r.readInt16();
   m.partitionIndex = r.readInt32();
   m.leaderId = r.readInt32();
@@ -322,7 +322,7 @@ export function decodeMetadataResponseMetadataResponsePartition(r: Reader, versi
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
     if (n < 0) {
-      if (true) throw nullNotAllowed("MetadataResponseMetadataResponsePartition.replicaNodes");
+      if (true) throw nullNotAllowed("MetadataResponsePartition.replicaNodes");
       m.replicaNodes = null as never;
     } else {
       const a = new Array(n);
@@ -335,7 +335,7 @@ export function decodeMetadataResponseMetadataResponsePartition(r: Reader, versi
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
     if (n < 0) {
-      if (true) throw nullNotAllowed("MetadataResponseMetadataResponsePartition.isrNodes");
+      if (true) throw nullNotAllowed("MetadataResponsePartition.isrNodes");
       m.isrNodes = null as never;
     } else {
       const a = new Array(n);
@@ -349,7 +349,7 @@ export function decodeMetadataResponseMetadataResponsePartition(r: Reader, versi
       const compact = version >= 9;
       const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
       if (n < 0) {
-        if (true) throw nullNotAllowed("MetadataResponseMetadataResponsePartition.offlineReplicas");
+        if (true) throw nullNotAllowed("MetadataResponsePartition.offlineReplicas");
         m.offlineReplicas = null as never;
       } else {
         const a = new Array(n);
@@ -368,20 +368,20 @@ export function decodeMetadataResponseMetadataResponsePartition(r: Reader, versi
 
 export interface MetadataResponse {
   throttleTimeMs: number;
-  brokers: MetadataResponseMetadataResponseBroker[];
+  brokers: MetadataResponseBroker[];
   clusterId: string | null;
   controllerId: number;
-  topics: MetadataResponseMetadataResponseTopic[];
+  topics: MetadataResponseTopic[];
   clusterAuthorizedOperations: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface MetadataResponseInput {
   throttleTimeMs?: number;
-  brokers: MetadataResponseMetadataResponseBrokerInput[];
+  brokers: MetadataResponseBrokerInput[];
   clusterId?: string | null;
   controllerId?: number;
-  topics: MetadataResponseMetadataResponseTopicInput[];
+  topics: MetadataResponseTopicInput[];
   clusterAuthorizedOperations?: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -402,7 +402,7 @@ export function encodeMetadataResponse(w: Writer, version: number, m: MetadataRe
     w.writeInt32((m.throttleTimeMs ?? 0));
   }
   if (m.brokers == null) throw nullNotAllowed("MetadataResponse.brokers");
-  if (version >= 9) w.writeCompactNullableArray(m.brokers, (w, x) => encodeMetadataResponseMetadataResponseBroker(w, version, x)); else w.writeNullableArray(m.brokers, (w, x) => encodeMetadataResponseMetadataResponseBroker(w, version, x));
+  if (version >= 9) w.writeCompactNullableArray(m.brokers, (w, x) => encodeMetadataResponseBroker(w, version, x)); else w.writeNullableArray(m.brokers, (w, x) => encodeMetadataResponseBroker(w, version, x));
   if (version >= 2) {
     if ((m.clusterId === undefined ? null : m.clusterId) == null && !(version >= 2)) throw nullNotAllowed("MetadataResponse.clusterId");
     if (version >= 9) w.writeCompactNullableString((m.clusterId === undefined ? null : m.clusterId)); else w.writeNullableString((m.clusterId === undefined ? null : m.clusterId));
@@ -411,7 +411,7 @@ export function encodeMetadataResponse(w: Writer, version: number, m: MetadataRe
     w.writeInt32((m.controllerId ?? -1));
   }
   if (m.topics == null) throw nullNotAllowed("MetadataResponse.topics");
-  if (version >= 9) w.writeCompactNullableArray(m.topics, (w, x) => encodeMetadataResponseMetadataResponseTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeMetadataResponseMetadataResponseTopic(w, version, x));
+  if (version >= 9) w.writeCompactNullableArray(m.topics, (w, x) => encodeMetadataResponseTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeMetadataResponseTopic(w, version, x));
   if (version >= 8 && version <= 10) {
     w.writeInt32((m.clusterAuthorizedOperations ?? -2147483648));
   }
@@ -433,7 +433,7 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
       m.brokers = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeMetadataResponseMetadataResponseBroker(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeMetadataResponseBroker(r, version);
       m.brokers = a;
     }
   }
@@ -451,7 +451,7 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeMetadataResponseMetadataResponseTopic(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeMetadataResponseTopic(r, version);
       m.topics = a;
     }
   }

@@ -4,47 +4,47 @@ import { Reader, type UnknownTaggedField } from "../reader.js";
 import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface OffsetCommitRequestOffsetCommitRequestTopic {
+export interface OffsetCommitRequestTopic {
   name: string;
-  partitions: OffsetCommitRequestOffsetCommitRequestPartition[];
+  partitions: OffsetCommitRequestPartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetCommitRequestOffsetCommitRequestTopicInput {
+export interface OffsetCommitRequestTopicInput {
   name: string;
-  partitions: OffsetCommitRequestOffsetCommitRequestPartitionInput[];
+  partitions: OffsetCommitRequestPartitionInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetCommitRequestOffsetCommitRequestTopic(): OffsetCommitRequestOffsetCommitRequestTopic {
+export function defaultOffsetCommitRequestTopic(): OffsetCommitRequestTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function encodeOffsetCommitRequestOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestOffsetCommitRequestTopicInput): void {
-  if (m.name == null) throw nullNotAllowed("OffsetCommitRequestOffsetCommitRequestTopic.name");
+export function encodeOffsetCommitRequestTopic(w: Writer, version: number, m: OffsetCommitRequestTopicInput): void {
+  if (m.name == null) throw nullNotAllowed("OffsetCommitRequestTopic.name");
   if (version >= 8) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
-  if (m.partitions == null) throw nullNotAllowed("OffsetCommitRequestOffsetCommitRequestTopic.partitions");
-  if (version >= 8) w.writeCompactNullableArray(m.partitions, (w, x) => encodeOffsetCommitRequestOffsetCommitRequestPartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeOffsetCommitRequestOffsetCommitRequestPartition(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("OffsetCommitRequestTopic.partitions");
+  if (version >= 8) w.writeCompactNullableArray(m.partitions, (w, x) => encodeOffsetCommitRequestPartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeOffsetCommitRequestPartition(w, version, x));
   if (version >= 8) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestOffsetCommitRequestTopic {
-  const m = {} as OffsetCommitRequestOffsetCommitRequestTopic;
+export function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestTopic {
+  const m = {} as OffsetCommitRequestTopic;
   m.name = version >= 8 ? r.readCompactString() : r.readString();
   {
     const compact = version >= 8;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetCommitRequestOffsetCommitRequestTopic.partitions");
+      if (true) throw nullNotAllowed("OffsetCommitRequestTopic.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitRequestOffsetCommitRequestPartition(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitRequestPartition(r, version);
       m.partitions = a;
     }
   }
@@ -55,7 +55,7 @@ export function decodeOffsetCommitRequestOffsetCommitRequestTopic(r: Reader, ver
   return m;
 }
 
-export interface OffsetCommitRequestOffsetCommitRequestPartition {
+export interface OffsetCommitRequestPartition {
   partitionIndex: number;
   committedOffset: number;
   committedLeaderEpoch: number;
@@ -64,7 +64,7 @@ export interface OffsetCommitRequestOffsetCommitRequestPartition {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetCommitRequestOffsetCommitRequestPartitionInput {
+export interface OffsetCommitRequestPartitionInput {
   partitionIndex: number;
   committedOffset: number;
   committedLeaderEpoch?: number;
@@ -73,7 +73,7 @@ export interface OffsetCommitRequestOffsetCommitRequestPartitionInput {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetCommitRequestOffsetCommitRequestPartition(): OffsetCommitRequestOffsetCommitRequestPartition {
+export function defaultOffsetCommitRequestPartition(): OffsetCommitRequestPartition {
   return {
     partitionIndex: 0,
     committedOffset: 0,
@@ -83,7 +83,7 @@ export function defaultOffsetCommitRequestOffsetCommitRequestPartition(): Offset
   };
 }
 
-export function encodeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer, version: number, m: OffsetCommitRequestOffsetCommitRequestPartitionInput): void {
+export function encodeOffsetCommitRequestPartition(w: Writer, version: number, m: OffsetCommitRequestPartitionInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   if (version >= 6) {
@@ -98,8 +98,8 @@ export function encodeOffsetCommitRequestOffsetCommitRequestPartition(w: Writer,
   }
 }
 
-export function decodeOffsetCommitRequestOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestOffsetCommitRequestPartition {
-  const m = {} as OffsetCommitRequestOffsetCommitRequestPartition;
+export function decodeOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestPartition {
+  const m = {} as OffsetCommitRequestPartition;
   m.partitionIndex = r.readInt32();
   m.committedOffset = r.readInt64();
   if (version >= 6) {
@@ -122,7 +122,7 @@ export interface OffsetCommitRequest {
   memberId: string;
   groupInstanceId: string | null;
   retentionTimeMs: number;
-  topics: OffsetCommitRequestOffsetCommitRequestTopic[];
+  topics: OffsetCommitRequestTopic[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -132,7 +132,7 @@ export interface OffsetCommitRequestInput {
   memberId?: string;
   groupInstanceId?: string | null;
   retentionTimeMs?: number;
-  topics: OffsetCommitRequestOffsetCommitRequestTopicInput[];
+  topics: OffsetCommitRequestTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -165,7 +165,7 @@ export function encodeOffsetCommitRequest(w: Writer, version: number, m: OffsetC
     w.writeInt64((m.retentionTimeMs ?? -1));
   }
   if (m.topics == null) throw nullNotAllowed("OffsetCommitRequest.topics");
-  if (version >= 8) w.writeCompactNullableArray(m.topics, (w, x) => encodeOffsetCommitRequestOffsetCommitRequestTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeOffsetCommitRequestOffsetCommitRequestTopic(w, version, x));
+  if (version >= 8) w.writeCompactNullableArray(m.topics, (w, x) => encodeOffsetCommitRequestTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeOffsetCommitRequestTopic(w, version, x));
   if (version >= 8) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -194,7 +194,7 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitRequestOffsetCommitRequestTopic(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitRequestTopic(r, version);
       m.topics = a;
     }
   }
@@ -205,47 +205,47 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
   return m;
 }
 
-export interface OffsetCommitResponseOffsetCommitResponseTopic {
+export interface OffsetCommitResponseTopic {
   name: string;
-  partitions: OffsetCommitResponseOffsetCommitResponsePartition[];
+  partitions: OffsetCommitResponsePartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetCommitResponseOffsetCommitResponseTopicInput {
+export interface OffsetCommitResponseTopicInput {
   name: string;
-  partitions: OffsetCommitResponseOffsetCommitResponsePartitionInput[];
+  partitions: OffsetCommitResponsePartitionInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetCommitResponseOffsetCommitResponseTopic(): OffsetCommitResponseOffsetCommitResponseTopic {
+export function defaultOffsetCommitResponseTopic(): OffsetCommitResponseTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function encodeOffsetCommitResponseOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseOffsetCommitResponseTopicInput): void {
-  if (m.name == null) throw nullNotAllowed("OffsetCommitResponseOffsetCommitResponseTopic.name");
+export function encodeOffsetCommitResponseTopic(w: Writer, version: number, m: OffsetCommitResponseTopicInput): void {
+  if (m.name == null) throw nullNotAllowed("OffsetCommitResponseTopic.name");
   if (version >= 8) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
-  if (m.partitions == null) throw nullNotAllowed("OffsetCommitResponseOffsetCommitResponseTopic.partitions");
-  if (version >= 8) w.writeCompactNullableArray(m.partitions, (w, x) => encodeOffsetCommitResponseOffsetCommitResponsePartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeOffsetCommitResponseOffsetCommitResponsePartition(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("OffsetCommitResponseTopic.partitions");
+  if (version >= 8) w.writeCompactNullableArray(m.partitions, (w, x) => encodeOffsetCommitResponsePartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeOffsetCommitResponsePartition(w, version, x));
   if (version >= 8) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseOffsetCommitResponseTopic {
-  const m = {} as OffsetCommitResponseOffsetCommitResponseTopic;
+export function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseTopic {
+  const m = {} as OffsetCommitResponseTopic;
   m.name = version >= 8 ? r.readCompactString() : r.readString();
   {
     const compact = version >= 8;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetCommitResponseOffsetCommitResponseTopic.partitions");
+      if (true) throw nullNotAllowed("OffsetCommitResponseTopic.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitResponseOffsetCommitResponsePartition(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitResponsePartition(r, version);
       m.partitions = a;
     }
   }
@@ -256,26 +256,26 @@ export function decodeOffsetCommitResponseOffsetCommitResponseTopic(r: Reader, v
   return m;
 }
 
-export interface OffsetCommitResponseOffsetCommitResponsePartition {
+export interface OffsetCommitResponsePartition {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetCommitResponseOffsetCommitResponsePartitionInput {
+export interface OffsetCommitResponsePartitionInput {
   partitionIndex: number;
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetCommitResponseOffsetCommitResponsePartition(): OffsetCommitResponseOffsetCommitResponsePartition {
+export function defaultOffsetCommitResponsePartition(): OffsetCommitResponsePartition {
   return {
     partitionIndex: 0,
     errorCode: 0,
   };
 }
 
-export function encodeOffsetCommitResponseOffsetCommitResponsePartition(w: Writer, version: number, m: OffsetCommitResponseOffsetCommitResponsePartitionInput): void {
+export function encodeOffsetCommitResponsePartition(w: Writer, version: number, m: OffsetCommitResponsePartitionInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
   if (version >= 8) {
@@ -283,8 +283,8 @@ export function encodeOffsetCommitResponseOffsetCommitResponsePartition(w: Write
   }
 }
 
-export function decodeOffsetCommitResponseOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponseOffsetCommitResponsePartition {
-  const m = {} as OffsetCommitResponseOffsetCommitResponsePartition;
+export function decodeOffsetCommitResponsePartition(r: Reader, version: number): OffsetCommitResponsePartition {
+  const m = {} as OffsetCommitResponsePartition;
   m.partitionIndex = r.readInt32();
   m.errorCode = r.readInt16();
   if (version >= 8) {
@@ -296,13 +296,13 @@ export function decodeOffsetCommitResponseOffsetCommitResponsePartition(r: Reade
 
 export interface OffsetCommitResponse {
   throttleTimeMs: number;
-  topics: OffsetCommitResponseOffsetCommitResponseTopic[];
+  topics: OffsetCommitResponseTopic[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface OffsetCommitResponseInput {
   throttleTimeMs?: number;
-  topics: OffsetCommitResponseOffsetCommitResponseTopicInput[];
+  topics: OffsetCommitResponseTopicInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -318,7 +318,7 @@ export function encodeOffsetCommitResponse(w: Writer, version: number, m: Offset
     w.writeInt32((m.throttleTimeMs ?? 0));
   }
   if (m.topics == null) throw nullNotAllowed("OffsetCommitResponse.topics");
-  if (version >= 8) w.writeCompactNullableArray(m.topics, (w, x) => encodeOffsetCommitResponseOffsetCommitResponseTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeOffsetCommitResponseOffsetCommitResponseTopic(w, version, x));
+  if (version >= 8) w.writeCompactNullableArray(m.topics, (w, x) => encodeOffsetCommitResponseTopic(w, version, x)); else w.writeNullableArray(m.topics, (w, x) => encodeOffsetCommitResponseTopic(w, version, x));
   if (version >= 8) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -337,7 +337,7 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitResponseOffsetCommitResponseTopic(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitResponseTopic(r, version);
       m.topics = a;
     }
   }

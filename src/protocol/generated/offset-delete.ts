@@ -4,79 +4,79 @@ import type { Reader } from "../reader.js";
 import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface OffsetDeleteRequestOffsetDeleteRequestTopic {
+export interface OffsetDeleteRequestTopic {
   name: string;
-  partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[];
+  partitions: OffsetDeleteRequestPartition[];
 }
 
-export interface OffsetDeleteRequestOffsetDeleteRequestTopicInput {
+export interface OffsetDeleteRequestTopicInput {
   name: string;
-  partitions: OffsetDeleteRequestOffsetDeleteRequestPartitionInput[];
+  partitions: OffsetDeleteRequestPartitionInput[];
 }
 
-export function defaultOffsetDeleteRequestOffsetDeleteRequestTopic(): OffsetDeleteRequestOffsetDeleteRequestTopic {
+export function defaultOffsetDeleteRequestTopic(): OffsetDeleteRequestTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function encodeOffsetDeleteRequestOffsetDeleteRequestTopic(w: Writer, version: number, m: OffsetDeleteRequestOffsetDeleteRequestTopicInput): void {
-  if (m.name == null) throw nullNotAllowed("OffsetDeleteRequestOffsetDeleteRequestTopic.name");
+export function encodeOffsetDeleteRequestTopic(w: Writer, version: number, m: OffsetDeleteRequestTopicInput): void {
+  if (m.name == null) throw nullNotAllowed("OffsetDeleteRequestTopic.name");
   w.writeNullableString(m.name);
-  if (m.partitions == null) throw nullNotAllowed("OffsetDeleteRequestOffsetDeleteRequestTopic.partitions");
-  w.writeNullableArray(m.partitions, (w, x) => encodeOffsetDeleteRequestOffsetDeleteRequestPartition(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("OffsetDeleteRequestTopic.partitions");
+  w.writeNullableArray(m.partitions, (w, x) => encodeOffsetDeleteRequestPartition(w, version, x));
 }
 
-export function decodeOffsetDeleteRequestOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDeleteRequestOffsetDeleteRequestTopic {
-  const m = {} as OffsetDeleteRequestOffsetDeleteRequestTopic;
+export function decodeOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDeleteRequestTopic {
+  const m = {} as OffsetDeleteRequestTopic;
   m.name = r.readString();
   {
     const n = r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetDeleteRequestOffsetDeleteRequestTopic.partitions");
+      if (true) throw nullNotAllowed("OffsetDeleteRequestTopic.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteRequestOffsetDeleteRequestPartition(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteRequestPartition(r, version);
       m.partitions = a;
     }
   }
   return m;
 }
 
-export interface OffsetDeleteRequestOffsetDeleteRequestPartition {
+export interface OffsetDeleteRequestPartition {
   partitionIndex: number;
 }
 
-export interface OffsetDeleteRequestOffsetDeleteRequestPartitionInput {
+export interface OffsetDeleteRequestPartitionInput {
   partitionIndex: number;
 }
 
-export function defaultOffsetDeleteRequestOffsetDeleteRequestPartition(): OffsetDeleteRequestOffsetDeleteRequestPartition {
+export function defaultOffsetDeleteRequestPartition(): OffsetDeleteRequestPartition {
   return {
     partitionIndex: 0,
   };
 }
 
-export function encodeOffsetDeleteRequestOffsetDeleteRequestPartition(w: Writer, _version: number, m: OffsetDeleteRequestOffsetDeleteRequestPartitionInput): void {
+export function encodeOffsetDeleteRequestPartition(w: Writer, _version: number, m: OffsetDeleteRequestPartitionInput): void {
   w.writeInt32(m.partitionIndex);
 }
 
-export function decodeOffsetDeleteRequestOffsetDeleteRequestPartition(r: Reader, _version: number): OffsetDeleteRequestOffsetDeleteRequestPartition {
-  const m = {} as OffsetDeleteRequestOffsetDeleteRequestPartition;
+export function decodeOffsetDeleteRequestPartition(r: Reader, _version: number): OffsetDeleteRequestPartition {
+  const m = {} as OffsetDeleteRequestPartition;
   m.partitionIndex = r.readInt32();
   return m;
 }
 
 export interface OffsetDeleteRequest {
   groupId: string;
-  topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
+  topics: OffsetDeleteRequestTopic[];
 }
 
 export interface OffsetDeleteRequestInput {
   groupId: string;
-  topics: OffsetDeleteRequestOffsetDeleteRequestTopicInput[];
+  topics: OffsetDeleteRequestTopicInput[];
 }
 
 export function defaultOffsetDeleteRequest(): OffsetDeleteRequest {
@@ -90,7 +90,7 @@ export function encodeOffsetDeleteRequest(w: Writer, version: number, m: OffsetD
   if (m.groupId == null) throw nullNotAllowed("OffsetDeleteRequest.groupId");
   w.writeNullableString(m.groupId);
   if (m.topics == null) throw nullNotAllowed("OffsetDeleteRequest.topics");
-  w.writeNullableArray(m.topics, (w, x) => encodeOffsetDeleteRequestOffsetDeleteRequestTopic(w, version, x));
+  w.writeNullableArray(m.topics, (w, x) => encodeOffsetDeleteRequestTopic(w, version, x));
 }
 
 export function decodeOffsetDeleteRequest(r: Reader, version: number): OffsetDeleteRequest {
@@ -103,78 +103,78 @@ export function decodeOffsetDeleteRequest(r: Reader, version: number): OffsetDel
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteRequestOffsetDeleteRequestTopic(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteRequestTopic(r, version);
       m.topics = a;
     }
   }
   return m;
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponseTopic {
+export interface OffsetDeleteResponseTopic {
   name: string;
-  partitions: OffsetDeleteResponseOffsetDeleteResponsePartition[];
+  partitions: OffsetDeleteResponsePartition[];
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponseTopicInput {
+export interface OffsetDeleteResponseTopicInput {
   name: string;
-  partitions: OffsetDeleteResponseOffsetDeleteResponsePartitionInput[];
+  partitions: OffsetDeleteResponsePartitionInput[];
 }
 
-export function defaultOffsetDeleteResponseOffsetDeleteResponseTopic(): OffsetDeleteResponseOffsetDeleteResponseTopic {
+export function defaultOffsetDeleteResponseTopic(): OffsetDeleteResponseTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function encodeOffsetDeleteResponseOffsetDeleteResponseTopic(w: Writer, version: number, m: OffsetDeleteResponseOffsetDeleteResponseTopicInput): void {
-  if (m.name == null) throw nullNotAllowed("OffsetDeleteResponseOffsetDeleteResponseTopic.name");
+export function encodeOffsetDeleteResponseTopic(w: Writer, version: number, m: OffsetDeleteResponseTopicInput): void {
+  if (m.name == null) throw nullNotAllowed("OffsetDeleteResponseTopic.name");
   w.writeNullableString(m.name);
-  if (m.partitions == null) throw nullNotAllowed("OffsetDeleteResponseOffsetDeleteResponseTopic.partitions");
-  w.writeNullableArray(m.partitions, (w, x) => encodeOffsetDeleteResponseOffsetDeleteResponsePartition(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("OffsetDeleteResponseTopic.partitions");
+  w.writeNullableArray(m.partitions, (w, x) => encodeOffsetDeleteResponsePartition(w, version, x));
 }
 
-export function decodeOffsetDeleteResponseOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDeleteResponseOffsetDeleteResponseTopic {
-  const m = {} as OffsetDeleteResponseOffsetDeleteResponseTopic;
+export function decodeOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDeleteResponseTopic {
+  const m = {} as OffsetDeleteResponseTopic;
   m.name = r.readString();
   {
     const n = r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetDeleteResponseOffsetDeleteResponseTopic.partitions");
+      if (true) throw nullNotAllowed("OffsetDeleteResponseTopic.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteResponseOffsetDeleteResponsePartition(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteResponsePartition(r, version);
       m.partitions = a;
     }
   }
   return m;
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponsePartition {
+export interface OffsetDeleteResponsePartition {
   partitionIndex: number;
   errorCode: number;
 }
 
-export interface OffsetDeleteResponseOffsetDeleteResponsePartitionInput {
+export interface OffsetDeleteResponsePartitionInput {
   partitionIndex: number;
   errorCode: number;
 }
 
-export function defaultOffsetDeleteResponseOffsetDeleteResponsePartition(): OffsetDeleteResponseOffsetDeleteResponsePartition {
+export function defaultOffsetDeleteResponsePartition(): OffsetDeleteResponsePartition {
   return {
     partitionIndex: 0,
     errorCode: 0,
   };
 }
 
-export function encodeOffsetDeleteResponseOffsetDeleteResponsePartition(w: Writer, _version: number, m: OffsetDeleteResponseOffsetDeleteResponsePartitionInput): void {
+export function encodeOffsetDeleteResponsePartition(w: Writer, _version: number, m: OffsetDeleteResponsePartitionInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt16(m.errorCode);
 }
 
-export function decodeOffsetDeleteResponseOffsetDeleteResponsePartition(r: Reader, _version: number): OffsetDeleteResponseOffsetDeleteResponsePartition {
-  const m = {} as OffsetDeleteResponseOffsetDeleteResponsePartition;
+export function decodeOffsetDeleteResponsePartition(r: Reader, _version: number): OffsetDeleteResponsePartition {
+  const m = {} as OffsetDeleteResponsePartition;
   m.partitionIndex = r.readInt32();
   m.errorCode = r.readInt16();
   return m;
@@ -183,13 +183,13 @@ export function decodeOffsetDeleteResponseOffsetDeleteResponsePartition(r: Reade
 export interface OffsetDeleteResponse {
   errorCode: number;
   throttleTimeMs: number;
-  topics: OffsetDeleteResponseOffsetDeleteResponseTopic[];
+  topics: OffsetDeleteResponseTopic[];
 }
 
 export interface OffsetDeleteResponseInput {
   errorCode: number;
   throttleTimeMs: number;
-  topics: OffsetDeleteResponseOffsetDeleteResponseTopicInput[];
+  topics: OffsetDeleteResponseTopicInput[];
 }
 
 export function defaultOffsetDeleteResponse(): OffsetDeleteResponse {
@@ -204,7 +204,7 @@ export function encodeOffsetDeleteResponse(w: Writer, version: number, m: Offset
   w.writeInt16(m.errorCode);
   w.writeInt32(m.throttleTimeMs);
   if (m.topics == null) throw nullNotAllowed("OffsetDeleteResponse.topics");
-  w.writeNullableArray(m.topics, (w, x) => encodeOffsetDeleteResponseOffsetDeleteResponseTopic(w, version, x));
+  w.writeNullableArray(m.topics, (w, x) => encodeOffsetDeleteResponseTopic(w, version, x));
 }
 
 export function decodeOffsetDeleteResponse(r: Reader, version: number): OffsetDeleteResponse {
@@ -218,7 +218,7 @@ export function decodeOffsetDeleteResponse(r: Reader, version: number): OffsetDe
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteResponseOffsetDeleteResponseTopic(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteResponseTopic(r, version);
       m.topics = a;
     }
   }

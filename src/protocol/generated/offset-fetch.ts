@@ -4,43 +4,43 @@ import { Reader, type UnknownTaggedField } from "../reader.js";
 import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface OffsetFetchRequestOffsetFetchRequestTopic {
+export interface OffsetFetchRequestTopic {
   name: string;
   partitionIndexes: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestTopicInput {
+export interface OffsetFetchRequestTopicInput {
   name: string;
   partitionIndexes: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetFetchRequestOffsetFetchRequestTopic(): OffsetFetchRequestOffsetFetchRequestTopic {
+export function defaultOffsetFetchRequestTopic(): OffsetFetchRequestTopic {
   return {
     name: "",
     partitionIndexes: [],
   };
 }
 
-export function encodeOffsetFetchRequestOffsetFetchRequestTopic(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestTopicInput): void {
-  if (m.name == null) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestTopic.name");
+export function encodeOffsetFetchRequestTopic(w: Writer, version: number, m: OffsetFetchRequestTopicInput): void {
+  if (m.name == null) throw nullNotAllowed("OffsetFetchRequestTopic.name");
   if (version >= 6) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
-  if (m.partitionIndexes == null) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestTopic.partitionIndexes");
+  if (m.partitionIndexes == null) throw nullNotAllowed("OffsetFetchRequestTopic.partitionIndexes");
   if (version >= 6) w.writeCompactNullableArray(m.partitionIndexes, (w, x) => w.writeInt32(x)); else w.writeNullableArray(m.partitionIndexes, (w, x) => w.writeInt32(x));
   if (version >= 6) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestTopic {
-  const m = {} as OffsetFetchRequestOffsetFetchRequestTopic;
+export function decodeOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchRequestTopic {
+  const m = {} as OffsetFetchRequestTopic;
   m.name = version >= 6 ? r.readCompactString() : r.readString();
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
     if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestTopic.partitionIndexes");
+      if (true) throw nullNotAllowed("OffsetFetchRequestTopic.partitionIndexes");
       m.partitionIndexes = null as never;
     } else {
       const a = new Array(n);
@@ -56,34 +56,34 @@ export function decodeOffsetFetchRequestOffsetFetchRequestTopic(r: Reader, versi
   return m;
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestGroup {
+export interface OffsetFetchRequestGroup {
   groupId: string;
-  topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null;
+  topics: OffsetFetchRequestTopics[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestGroupInput {
+export interface OffsetFetchRequestGroupInput {
   groupId: string;
-  topics: OffsetFetchRequestOffsetFetchRequestTopicsInput[] | null;
+  topics: OffsetFetchRequestTopicsInput[] | null;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetFetchRequestOffsetFetchRequestGroup(): OffsetFetchRequestOffsetFetchRequestGroup {
+export function defaultOffsetFetchRequestGroup(): OffsetFetchRequestGroup {
   return {
     groupId: "",
     topics: [],
   };
 }
 
-export function encodeOffsetFetchRequestOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetchRequestOffsetFetchRequestGroupInput): void {
-  if (m.groupId == null) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestGroup.groupId");
+export function encodeOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetchRequestGroupInput): void {
+  if (m.groupId == null) throw nullNotAllowed("OffsetFetchRequestGroup.groupId");
   w.writeCompactNullableString(m.groupId);
-  w.writeCompactNullableArray(m.topics, (w, x) => encodeOffsetFetchRequestOffsetFetchRequestTopics(w, version, x));
+  w.writeCompactNullableArray(m.topics, (w, x) => encodeOffsetFetchRequestTopics(w, version, x));
   w.writeTaggedFields(undefined, m.unknownTaggedFields);
 }
 
-export function decodeOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchRequestOffsetFetchRequestGroup {
-  const m = {} as OffsetFetchRequestOffsetFetchRequestGroup;
+export function decodeOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchRequestGroup {
+  const m = {} as OffsetFetchRequestGroup;
   m.groupId = r.readCompactString();
   {
     const n = r.readCompactArrayLength(1);
@@ -91,7 +91,7 @@ export function decodeOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, versi
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchRequestOffsetFetchRequestTopics(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchRequestTopics(r, version);
       m.topics = a;
     }
   }
@@ -100,40 +100,40 @@ export function decodeOffsetFetchRequestOffsetFetchRequestGroup(r: Reader, versi
   return m;
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestTopics {
+export interface OffsetFetchRequestTopics {
   name: string;
   partitionIndexes: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetFetchRequestOffsetFetchRequestTopicsInput {
+export interface OffsetFetchRequestTopicsInput {
   name: string;
   partitionIndexes: number[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetFetchRequestOffsetFetchRequestTopics(): OffsetFetchRequestOffsetFetchRequestTopics {
+export function defaultOffsetFetchRequestTopics(): OffsetFetchRequestTopics {
   return {
     name: "",
     partitionIndexes: [],
   };
 }
 
-export function encodeOffsetFetchRequestOffsetFetchRequestTopics(w: Writer, _version: number, m: OffsetFetchRequestOffsetFetchRequestTopicsInput): void {
-  if (m.name == null) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestTopics.name");
+export function encodeOffsetFetchRequestTopics(w: Writer, _version: number, m: OffsetFetchRequestTopicsInput): void {
+  if (m.name == null) throw nullNotAllowed("OffsetFetchRequestTopics.name");
   w.writeCompactNullableString(m.name);
-  if (m.partitionIndexes == null) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestTopics.partitionIndexes");
+  if (m.partitionIndexes == null) throw nullNotAllowed("OffsetFetchRequestTopics.partitionIndexes");
   w.writeCompactNullableArray(m.partitionIndexes, (w, x) => w.writeInt32(x));
   w.writeTaggedFields(undefined, m.unknownTaggedFields);
 }
 
-export function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, _version: number): OffsetFetchRequestOffsetFetchRequestTopics {
-  const m = {} as OffsetFetchRequestOffsetFetchRequestTopics;
+export function decodeOffsetFetchRequestTopics(r: Reader, _version: number): OffsetFetchRequestTopics {
+  const m = {} as OffsetFetchRequestTopics;
   m.name = r.readCompactString();
   {
     const n = r.readCompactArrayLength(4);
     if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetFetchRequestOffsetFetchRequestTopics.partitionIndexes");
+      if (true) throw nullNotAllowed("OffsetFetchRequestTopics.partitionIndexes");
       m.partitionIndexes = null as never;
     } else {
       const a = new Array(n);
@@ -148,16 +148,16 @@ export function decodeOffsetFetchRequestOffsetFetchRequestTopics(r: Reader, _ver
 
 export interface OffsetFetchRequest {
   groupId: string;
-  topics: OffsetFetchRequestOffsetFetchRequestTopic[] | null;
-  groups: OffsetFetchRequestOffsetFetchRequestGroup[];
+  topics: OffsetFetchRequestTopic[] | null;
+  groups: OffsetFetchRequestGroup[];
   requireStable: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface OffsetFetchRequestInput {
   groupId?: string;
-  topics?: OffsetFetchRequestOffsetFetchRequestTopicInput[] | null;
-  groups?: OffsetFetchRequestOffsetFetchRequestGroupInput[];
+  topics?: OffsetFetchRequestTopicInput[] | null;
+  groups?: OffsetFetchRequestGroupInput[];
   requireStable?: boolean;
   unknownTaggedFields?: UnknownTaggedField[];
 }
@@ -178,11 +178,11 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFe
   }
   if (version <= 7) {
     if ((m.topics === undefined ? [] : m.topics) == null && !(version >= 2 && version <= 7)) throw nullNotAllowed("OffsetFetchRequest.topics");
-    if (version >= 6) w.writeCompactNullableArray((m.topics === undefined ? [] : m.topics), (w, x) => encodeOffsetFetchRequestOffsetFetchRequestTopic(w, version, x)); else w.writeNullableArray((m.topics === undefined ? [] : m.topics), (w, x) => encodeOffsetFetchRequestOffsetFetchRequestTopic(w, version, x));
+    if (version >= 6) w.writeCompactNullableArray((m.topics === undefined ? [] : m.topics), (w, x) => encodeOffsetFetchRequestTopic(w, version, x)); else w.writeNullableArray((m.topics === undefined ? [] : m.topics), (w, x) => encodeOffsetFetchRequestTopic(w, version, x));
   }
   if (version >= 8) {
     if ((m.groups ?? []) == null) throw nullNotAllowed("OffsetFetchRequest.groups");
-    if (version >= 6) w.writeCompactNullableArray((m.groups ?? []), (w, x) => encodeOffsetFetchRequestOffsetFetchRequestGroup(w, version, x)); else w.writeNullableArray((m.groups ?? []), (w, x) => encodeOffsetFetchRequestOffsetFetchRequestGroup(w, version, x));
+    if (version >= 6) w.writeCompactNullableArray((m.groups ?? []), (w, x) => encodeOffsetFetchRequestGroup(w, version, x)); else w.writeNullableArray((m.groups ?? []), (w, x) => encodeOffsetFetchRequestGroup(w, version, x));
   }
   if (version >= 7) {
     w.writeBool((m.requireStable ?? false));
@@ -206,7 +206,7 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
         m.topics = null as never;
       } else {
         const a = new Array(n);
-        for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchRequestOffsetFetchRequestTopic(r, version);
+        for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchRequestTopic(r, version);
         m.topics = a;
       }
     }
@@ -220,7 +220,7 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
         m.groups = null as never;
       } else {
         const a = new Array(n);
-        for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchRequestOffsetFetchRequestGroup(r, version);
+        for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchRequestGroup(r, version);
         m.groups = a;
       }
     }
@@ -235,47 +235,47 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
   return m;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopic {
+export interface OffsetFetchResponseTopic {
   name: string;
-  partitions: OffsetFetchResponseOffsetFetchResponsePartition[];
+  partitions: OffsetFetchResponsePartition[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopicInput {
+export interface OffsetFetchResponseTopicInput {
   name: string;
-  partitions: OffsetFetchResponseOffsetFetchResponsePartitionInput[];
+  partitions: OffsetFetchResponsePartitionInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetFetchResponseOffsetFetchResponseTopic(): OffsetFetchResponseOffsetFetchResponseTopic {
+export function defaultOffsetFetchResponseTopic(): OffsetFetchResponseTopic {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function encodeOffsetFetchResponseOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseTopicInput): void {
-  if (m.name == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseTopic.name");
+export function encodeOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFetchResponseTopicInput): void {
+  if (m.name == null) throw nullNotAllowed("OffsetFetchResponseTopic.name");
   if (version >= 6) w.writeCompactNullableString(m.name); else w.writeNullableString(m.name);
-  if (m.partitions == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseTopic.partitions");
-  if (version >= 6) w.writeCompactNullableArray(m.partitions, (w, x) => encodeOffsetFetchResponseOffsetFetchResponsePartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeOffsetFetchResponseOffsetFetchResponsePartition(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("OffsetFetchResponseTopic.partitions");
+  if (version >= 6) w.writeCompactNullableArray(m.partitions, (w, x) => encodeOffsetFetchResponsePartition(w, version, x)); else w.writeNullableArray(m.partitions, (w, x) => encodeOffsetFetchResponsePartition(w, version, x));
   if (version >= 6) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseTopic {
-  const m = {} as OffsetFetchResponseOffsetFetchResponseTopic;
+export function decodeOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetchResponseTopic {
+  const m = {} as OffsetFetchResponseTopic;
   m.name = version >= 6 ? r.readCompactString() : r.readString();
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseTopic.partitions");
+      if (true) throw nullNotAllowed("OffsetFetchResponseTopic.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponseOffsetFetchResponsePartition(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponsePartition(r, version);
       m.partitions = a;
     }
   }
@@ -286,7 +286,7 @@ export function decodeOffsetFetchResponseOffsetFetchResponseTopic(r: Reader, ver
   return m;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartition {
+export interface OffsetFetchResponsePartition {
   partitionIndex: number;
   committedOffset: number;
   committedLeaderEpoch: number;
@@ -295,7 +295,7 @@ export interface OffsetFetchResponseOffsetFetchResponsePartition {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartitionInput {
+export interface OffsetFetchResponsePartitionInput {
   partitionIndex: number;
   committedOffset: number;
   committedLeaderEpoch?: number;
@@ -304,7 +304,7 @@ export interface OffsetFetchResponseOffsetFetchResponsePartitionInput {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetFetchResponseOffsetFetchResponsePartition(): OffsetFetchResponseOffsetFetchResponsePartition {
+export function defaultOffsetFetchResponsePartition(): OffsetFetchResponsePartition {
   return {
     partitionIndex: 0,
     committedOffset: 0,
@@ -314,7 +314,7 @@ export function defaultOffsetFetchResponseOffsetFetchResponsePartition(): Offset
   };
 }
 
-export function encodeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponsePartitionInput): void {
+export function encodeOffsetFetchResponsePartition(w: Writer, version: number, m: OffsetFetchResponsePartitionInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   if (version >= 5) {
@@ -327,8 +327,8 @@ export function encodeOffsetFetchResponseOffsetFetchResponsePartition(w: Writer,
   }
 }
 
-export function decodeOffsetFetchResponseOffsetFetchResponsePartition(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponsePartition {
-  const m = {} as OffsetFetchResponseOffsetFetchResponsePartition;
+export function decodeOffsetFetchResponsePartition(r: Reader, version: number): OffsetFetchResponsePartition {
+  const m = {} as OffsetFetchResponsePartition;
   m.partitionIndex = r.readInt32();
   m.committedOffset = r.readInt64();
   if (version >= 5) {
@@ -343,21 +343,21 @@ export function decodeOffsetFetchResponseOffsetFetchResponsePartition(r: Reader,
   return m;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseGroup {
+export interface OffsetFetchResponseGroup {
   groupId: string;
-  topics: OffsetFetchResponseOffsetFetchResponseTopics[];
+  topics: OffsetFetchResponseTopics[];
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseGroupInput {
+export interface OffsetFetchResponseGroupInput {
   groupId: string;
-  topics: OffsetFetchResponseOffsetFetchResponseTopicsInput[];
+  topics: OffsetFetchResponseTopicsInput[];
   errorCode: number;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetFetchResponseOffsetFetchResponseGroup(): OffsetFetchResponseOffsetFetchResponseGroup {
+export function defaultOffsetFetchResponseGroup(): OffsetFetchResponseGroup {
   return {
     groupId: "",
     topics: [],
@@ -365,26 +365,26 @@ export function defaultOffsetFetchResponseOffsetFetchResponseGroup(): OffsetFetc
   };
 }
 
-export function encodeOffsetFetchResponseOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseGroupInput): void {
-  if (m.groupId == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseGroup.groupId");
+export function encodeOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFetchResponseGroupInput): void {
+  if (m.groupId == null) throw nullNotAllowed("OffsetFetchResponseGroup.groupId");
   w.writeCompactNullableString(m.groupId);
-  if (m.topics == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseGroup.topics");
-  w.writeCompactNullableArray(m.topics, (w, x) => encodeOffsetFetchResponseOffsetFetchResponseTopics(w, version, x));
+  if (m.topics == null) throw nullNotAllowed("OffsetFetchResponseGroup.topics");
+  w.writeCompactNullableArray(m.topics, (w, x) => encodeOffsetFetchResponseTopics(w, version, x));
   w.writeInt16(m.errorCode);
   w.writeTaggedFields(undefined, m.unknownTaggedFields);
 }
 
-export function decodeOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseGroup {
-  const m = {} as OffsetFetchResponseOffsetFetchResponseGroup;
+export function decodeOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchResponseGroup {
+  const m = {} as OffsetFetchResponseGroup;
   m.groupId = r.readCompactString();
   {
     const n = r.readCompactArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseGroup.topics");
+      if (true) throw nullNotAllowed("OffsetFetchResponseGroup.topics");
       m.topics = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponseOffsetFetchResponseTopics(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponseTopics(r, version);
       m.topics = a;
     }
   }
@@ -394,44 +394,44 @@ export function decodeOffsetFetchResponseOffsetFetchResponseGroup(r: Reader, ver
   return m;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopics {
+export interface OffsetFetchResponseTopics {
   name: string;
-  partitions: OffsetFetchResponseOffsetFetchResponsePartitions[];
+  partitions: OffsetFetchResponsePartitions[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponseTopicsInput {
+export interface OffsetFetchResponseTopicsInput {
   name: string;
-  partitions: OffsetFetchResponseOffsetFetchResponsePartitionsInput[];
+  partitions: OffsetFetchResponsePartitionsInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetFetchResponseOffsetFetchResponseTopics(): OffsetFetchResponseOffsetFetchResponseTopics {
+export function defaultOffsetFetchResponseTopics(): OffsetFetchResponseTopics {
   return {
     name: "",
     partitions: [],
   };
 }
 
-export function encodeOffsetFetchResponseOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseOffsetFetchResponseTopicsInput): void {
-  if (m.name == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseTopics.name");
+export function encodeOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseTopicsInput): void {
+  if (m.name == null) throw nullNotAllowed("OffsetFetchResponseTopics.name");
   w.writeCompactNullableString(m.name);
-  if (m.partitions == null) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseTopics.partitions");
-  w.writeCompactNullableArray(m.partitions, (w, x) => encodeOffsetFetchResponseOffsetFetchResponsePartitions(w, version, x));
+  if (m.partitions == null) throw nullNotAllowed("OffsetFetchResponseTopics.partitions");
+  w.writeCompactNullableArray(m.partitions, (w, x) => encodeOffsetFetchResponsePartitions(w, version, x));
   w.writeTaggedFields(undefined, m.unknownTaggedFields);
 }
 
-export function decodeOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseOffsetFetchResponseTopics {
-  const m = {} as OffsetFetchResponseOffsetFetchResponseTopics;
+export function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseTopics {
+  const m = {} as OffsetFetchResponseTopics;
   m.name = r.readCompactString();
   {
     const n = r.readCompactArrayLength(1);
     if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetFetchResponseOffsetFetchResponseTopics.partitions");
+      if (true) throw nullNotAllowed("OffsetFetchResponseTopics.partitions");
       m.partitions = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponseOffsetFetchResponsePartitions(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponsePartitions(r, version);
       m.partitions = a;
     }
   }
@@ -440,7 +440,7 @@ export function decodeOffsetFetchResponseOffsetFetchResponseTopics(r: Reader, ve
   return m;
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartitions {
+export interface OffsetFetchResponsePartitions {
   partitionIndex: number;
   committedOffset: number;
   committedLeaderEpoch: number;
@@ -449,7 +449,7 @@ export interface OffsetFetchResponseOffsetFetchResponsePartitions {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface OffsetFetchResponseOffsetFetchResponsePartitionsInput {
+export interface OffsetFetchResponsePartitionsInput {
   partitionIndex: number;
   committedOffset: number;
   committedLeaderEpoch: number;
@@ -458,7 +458,7 @@ export interface OffsetFetchResponseOffsetFetchResponsePartitionsInput {
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultOffsetFetchResponseOffsetFetchResponsePartitions(): OffsetFetchResponseOffsetFetchResponsePartitions {
+export function defaultOffsetFetchResponsePartitions(): OffsetFetchResponsePartitions {
   return {
     partitionIndex: 0,
     committedOffset: 0,
@@ -468,7 +468,7 @@ export function defaultOffsetFetchResponseOffsetFetchResponsePartitions(): Offse
   };
 }
 
-export function encodeOffsetFetchResponseOffsetFetchResponsePartitions(w: Writer, _version: number, m: OffsetFetchResponseOffsetFetchResponsePartitionsInput): void {
+export function encodeOffsetFetchResponsePartitions(w: Writer, _version: number, m: OffsetFetchResponsePartitionsInput): void {
   w.writeInt32(m.partitionIndex);
   w.writeInt64(m.committedOffset);
   w.writeInt32(m.committedLeaderEpoch);
@@ -477,8 +477,8 @@ export function encodeOffsetFetchResponseOffsetFetchResponsePartitions(w: Writer
   w.writeTaggedFields(undefined, m.unknownTaggedFields);
 }
 
-export function decodeOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader, _version: number): OffsetFetchResponseOffsetFetchResponsePartitions {
-  const m = {} as OffsetFetchResponseOffsetFetchResponsePartitions;
+export function decodeOffsetFetchResponsePartitions(r: Reader, _version: number): OffsetFetchResponsePartitions {
+  const m = {} as OffsetFetchResponsePartitions;
   m.partitionIndex = r.readInt32();
   m.committedOffset = r.readInt64();
   m.committedLeaderEpoch = r.readInt32();
@@ -491,17 +491,17 @@ export function decodeOffsetFetchResponseOffsetFetchResponsePartitions(r: Reader
 
 export interface OffsetFetchResponse {
   throttleTimeMs: number;
-  topics: OffsetFetchResponseOffsetFetchResponseTopic[];
+  topics: OffsetFetchResponseTopic[];
   errorCode: number;
-  groups: OffsetFetchResponseOffsetFetchResponseGroup[];
+  groups: OffsetFetchResponseGroup[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
 export interface OffsetFetchResponseInput {
   throttleTimeMs?: number;
-  topics?: OffsetFetchResponseOffsetFetchResponseTopicInput[];
+  topics?: OffsetFetchResponseTopicInput[];
   errorCode?: number;
-  groups?: OffsetFetchResponseOffsetFetchResponseGroupInput[];
+  groups?: OffsetFetchResponseGroupInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -520,14 +520,14 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetF
   }
   if (version <= 7) {
     if ((m.topics ?? []) == null) throw nullNotAllowed("OffsetFetchResponse.topics");
-    if (version >= 6) w.writeCompactNullableArray((m.topics ?? []), (w, x) => encodeOffsetFetchResponseOffsetFetchResponseTopic(w, version, x)); else w.writeNullableArray((m.topics ?? []), (w, x) => encodeOffsetFetchResponseOffsetFetchResponseTopic(w, version, x));
+    if (version >= 6) w.writeCompactNullableArray((m.topics ?? []), (w, x) => encodeOffsetFetchResponseTopic(w, version, x)); else w.writeNullableArray((m.topics ?? []), (w, x) => encodeOffsetFetchResponseTopic(w, version, x));
   }
   if (version >= 2 && version <= 7) {
     w.writeInt16((m.errorCode ?? 0));
   }
   if (version >= 8) {
     if ((m.groups ?? []) == null) throw nullNotAllowed("OffsetFetchResponse.groups");
-    if (version >= 6) w.writeCompactNullableArray((m.groups ?? []), (w, x) => encodeOffsetFetchResponseOffsetFetchResponseGroup(w, version, x)); else w.writeNullableArray((m.groups ?? []), (w, x) => encodeOffsetFetchResponseOffsetFetchResponseGroup(w, version, x));
+    if (version >= 6) w.writeCompactNullableArray((m.groups ?? []), (w, x) => encodeOffsetFetchResponseGroup(w, version, x)); else w.writeNullableArray((m.groups ?? []), (w, x) => encodeOffsetFetchResponseGroup(w, version, x));
   }
   if (version >= 6) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
@@ -548,7 +548,7 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
         m.topics = null as never;
       } else {
         const a = new Array(n);
-        for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponseOffsetFetchResponseTopic(r, version);
+        for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponseTopic(r, version);
         m.topics = a;
       }
     }
@@ -565,7 +565,7 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
         m.groups = null as never;
       } else {
         const a = new Array(n);
-        for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponseOffsetFetchResponseGroup(r, version);
+        for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponseGroup(r, version);
         m.groups = a;
       }
     }

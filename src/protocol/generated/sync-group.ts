@@ -4,37 +4,37 @@ import { Reader, type UnknownTaggedField } from "../reader.js";
 import type { Writer } from "../writer.js";
 import { nullNotAllowed } from "../codec-support.js";
 
-export interface SyncGroupRequestSyncGroupRequestAssignment {
+export interface SyncGroupRequestAssignment {
   memberId: string;
   assignment: Buffer;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export interface SyncGroupRequestSyncGroupRequestAssignmentInput {
+export interface SyncGroupRequestAssignmentInput {
   memberId: string;
   assignment: Buffer;
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
-export function defaultSyncGroupRequestSyncGroupRequestAssignment(): SyncGroupRequestSyncGroupRequestAssignment {
+export function defaultSyncGroupRequestAssignment(): SyncGroupRequestAssignment {
   return {
     memberId: "",
     assignment: Buffer.alloc(0),
   };
 }
 
-export function encodeSyncGroupRequestSyncGroupRequestAssignment(w: Writer, version: number, m: SyncGroupRequestSyncGroupRequestAssignmentInput): void {
-  if (m.memberId == null) throw nullNotAllowed("SyncGroupRequestSyncGroupRequestAssignment.memberId");
+export function encodeSyncGroupRequestAssignment(w: Writer, version: number, m: SyncGroupRequestAssignmentInput): void {
+  if (m.memberId == null) throw nullNotAllowed("SyncGroupRequestAssignment.memberId");
   if (version >= 4) w.writeCompactNullableString(m.memberId); else w.writeNullableString(m.memberId);
-  if (m.assignment == null) throw nullNotAllowed("SyncGroupRequestSyncGroupRequestAssignment.assignment");
+  if (m.assignment == null) throw nullNotAllowed("SyncGroupRequestAssignment.assignment");
   if (version >= 4) w.writeCompactNullableBytes(m.assignment); else w.writeNullableBytes(m.assignment);
   if (version >= 4) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
 }
 
-export function decodeSyncGroupRequestSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestSyncGroupRequestAssignment {
-  const m = {} as SyncGroupRequestSyncGroupRequestAssignment;
+export function decodeSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestAssignment {
+  const m = {} as SyncGroupRequestAssignment;
   m.memberId = version >= 4 ? r.readCompactString() : r.readString();
   m.assignment = version >= 4 ? r.readCompactBytes() : r.readBytes();
   if (version >= 4) {
@@ -51,7 +51,7 @@ export interface SyncGroupRequest {
   groupInstanceId: string | null;
   protocolType: string | null;
   protocolName: string | null;
-  assignments: SyncGroupRequestSyncGroupRequestAssignment[];
+  assignments: SyncGroupRequestAssignment[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -62,7 +62,7 @@ export interface SyncGroupRequestInput {
   groupInstanceId?: string | null;
   protocolType?: string | null;
   protocolName?: string | null;
-  assignments: SyncGroupRequestSyncGroupRequestAssignmentInput[];
+  assignments: SyncGroupRequestAssignmentInput[];
   unknownTaggedFields?: UnknownTaggedField[];
 }
 
@@ -97,7 +97,7 @@ export function encodeSyncGroupRequest(w: Writer, version: number, m: SyncGroupR
     if (version >= 4) w.writeCompactNullableString((m.protocolName === undefined ? null : m.protocolName)); else w.writeNullableString((m.protocolName === undefined ? null : m.protocolName));
   }
   if (m.assignments == null) throw nullNotAllowed("SyncGroupRequest.assignments");
-  if (version >= 4) w.writeCompactNullableArray(m.assignments, (w, x) => encodeSyncGroupRequestSyncGroupRequestAssignment(w, version, x)); else w.writeNullableArray(m.assignments, (w, x) => encodeSyncGroupRequestSyncGroupRequestAssignment(w, version, x));
+  if (version >= 4) w.writeCompactNullableArray(m.assignments, (w, x) => encodeSyncGroupRequestAssignment(w, version, x)); else w.writeNullableArray(m.assignments, (w, x) => encodeSyncGroupRequestAssignment(w, version, x));
   if (version >= 4) {
     w.writeTaggedFields(undefined, m.unknownTaggedFields);
   }
@@ -125,7 +125,7 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
       m.assignments = null as never;
     } else {
       const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = decodeSyncGroupRequestSyncGroupRequestAssignment(r, version);
+      for (let i = 0; i < n; i++) a[i] = decodeSyncGroupRequestAssignment(r, version);
       m.assignments = a;
     }
   }
