@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { SupportedApi } from "./dispatcher.js";
+import type { ProducerStateManager } from "./producer-state.js";
 import type { TopicManager } from "./topic-manager.js";
 
 /** Settings of one broker process, after defaults are applied. */
@@ -35,6 +36,9 @@ export interface BrokerContext {
   readonly config: BrokerConfig;
   readonly logger: Logger;
   readonly topics: TopicManager;
+  readonly producers: ProducerStateManager;
+  /** Aborted when the broker shuts down: parked requests (long-poll Fetch) answer at once. */
+  readonly shutdown: AbortSignal;
   /** What ApiVersions advertises: computed from the registered handlers. */
   readonly supportedApis: readonly SupportedApi[];
 }

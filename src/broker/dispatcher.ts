@@ -1,21 +1,12 @@
 import { ErrorCode } from "../protocol/errors.js";
-import { API_VERSIONS_KEY, decodeRequestFrame, encodeResponseFrame } from "../protocol/frames.js";
+import { API_VERSIONS_KEY, decodeRequestFrame, encodeResponsePayload } from "../protocol/frames.js";
 import { encodeApiVersionsResponse } from "../protocol/generated/api-versions.js";
 import { ProtocolError } from "../protocol/protocol-error.js";
 import type { Writer } from "../protocol/writer.js";
 import type { BrokerContext } from "./broker-context.js";
+import { CloseConnection, type ConnectionContext, type FrameHandler } from "./server/index.js";
 import { type AnyHandler, NO_RESPONSE, type RequestContext } from "./handlers/handler.js";
 
-/** Thrown to make the server close one connection; `reason` goes to the log. */
-export class CloseConnection extends Error {
-  override readonly name = "CloseConnection";
-}
-
-/** What the dispatcher needs to know of a connection. */
-export interface ConnectionInfo {
-  readonly id: number;
-  readonly remoteAddress: string;
-}
 
 export interface SupportedApi {
   readonly apiKey: number;
@@ -29,7 +20,7 @@ export interface SupportedApi {
  * Everything a client can get wrong ends either in an error code or in CloseConnection for
  * that client alone, as a Kafka broker does.
  */
-export class Dispatcher {
+export class Dispatcher implements FrameHandler {
   private readonly handlers = new Map<number, AnyHandler>();
   readonly supportedApis: readonly SupportedApi[];
 
@@ -43,7 +34,7 @@ export class Dispatcher {
       .sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  handleFrame(frame: Buffer, connection: ConnectionInfo): Buffer[] | null | Promise<Buffer[] | null> {
+  handleFrame(frame: Buffer, connection: ConnectionContext): Buffer[] | null | Promise<Buffer[] | null> {
     let decoded: ReturnType<typeof decodeRequestFrame>;
     try {
       decoded = decodeRequestFrame(frame);
@@ -57,7 +48,7 @@ export class Dispatcher {
 
     if (apiKey === API_VERSIONS_KEY && handler && version > handler.maxVersion) {
       // A client newer than us: answer with a v0 body naming our range, so it retries lower.
-      return encodeResponseFrame(apiKey, 0, header.correlationId, (w) =>
+      return encodeResponsePayload(apiKey, 0, header.correlationId, (w) =>
         encodeApiVersionsResponse(w, 0, {
           errorCode: ErrorCode.UNSUPPORTED_VERSION,
           apiKeys: [{ apiKey, minVersion: handler.minVersion, maxVersion: handler.maxVersion }],
@@ -107,10 +98,10 @@ export class Dispatcher {
   }
 
   private encode(handler: AnyHandler, version: number, correlationId: number, response: unknown): Buffer[] {
-    return encodeResponseFrame(handler.codec.apiKey, version, correlationId, (w: Writer) =>
+    return encodeResponsePayload(handler.codec.apiKey, version, correlationId, (w: Writer) =>
       handler.codec.encodeResponse(w, version, response),
     );
   }
 }
 
-export { NO_RESPONSE };
+export { CloseConnection, NO_RESPONSE };

@@ -52,12 +52,6 @@ export function decodeRequestFrame(frame: Buffer): DecodedRequestFrame {
   return { header, body: reader };
 }
 
-function withSizePrefix(chunks: Buffer[], length: number): Buffer[] {
-  const size = Buffer.allocUnsafe(4);
-  size.writeInt32BE(length, 0);
-  return [size, ...chunks];
-}
-
 /** Encodes a whole request frame, size prefix included. */
 export function encodeRequestFrame<Request>(
   codec: ApiCodec<Request, unknown>,
@@ -81,8 +75,11 @@ export function encodeRequestFrame<Request>(
   return chunks;
 }
 
-/** Encodes a response frame, size prefix included; record bytes stay referenced, not copied. */
-export function encodeResponseFrame(
+/**
+ * Encodes a response (header and body) without its size prefix, which the connection adds.
+ * Record bytes stay referenced, not copied.
+ */
+export function encodeResponsePayload(
   apiKey: number,
   version: number,
   correlationId: number,
@@ -92,8 +89,7 @@ export function encodeResponseFrame(
   w.writeInt32(correlationId);
   if (responseHeaderVersion(apiKey, version) === 1) w.writeUVarint(0); // empty tagged fields
   writeBody(w);
-  const length = w.length;
-  return withSizePrefix(w.finish(), length);
+  return w.finish();
 }
 
 export interface DecodedResponseFrame {

@@ -1,0 +1,106 @@
+import { ErrorCode } from "../../protocol/errors.js";
+import {
+  API_CODECS,
+  type FetchableTopicResponseInput,
+  type FetchRequest,
+  type FetchResponsePartitionDataInput,
+} from "../../protocol/generated/index.js";
+import { waitForAppend } from "../append-waiter.js";
+import type { BrokerContext } from "../broker-context.js";
+import type { PartitionLog } from "../storage/storage.js";
+import { checkLeaderEpoch } from "./leader-epoch.js";
+import { defineHandler } from "./handler.js";
+
+interface FetchPass {
+  responses: FetchableTopicResponseInput[];
+  bytes: number;
+  /** An error in any partition ends a long poll at once, as in Kafka. */
+  anyError: boolean;
+}
+
+/** Reads every requested partition once, within the request's byte budgets. */
+async function readPartitions(broker: BrokerContext, request: FetchRequest, version: number): Promise<FetchPass> {
+  // Before v3 there is no response-wide limit.
+  let budget = version >= 3 ? request.maxBytes : Number.MAX_SAFE_INTEGER;
+  let bytes = 0;
+  let anyError = false;
+  const responses: FetchableTopicResponseInput[] = [];
+  for (const { topic, partitions } of request.topics) {
+    const results: FetchResponsePartitionDataInput[] = [];
+    for (const wanted of partitions) {
+      const log = broker.topics.partition(topic, wanted.partition);
+      const result = (errorCode: number, highWatermark = -1, logStartOffset = -1) => ({
+        partitionIndex: wanted.partition,
+        errorCode,
+        highWatermark,
+        lastStableOffset: highWatermark,
+        logStartOffset,
+        abortedTransactions: version >= 4 ? [] : null,
+        preferredReadReplica: -1,
+        records: null,
+      });
+      if (!log) {
+        anyError = true;
+        results.push(result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+        continue;
+      }
+      const epochError = checkLeaderEpoch(wanted.currentLeaderEpoch);
+      if (epochError !== ErrorCode.NONE) {
+        anyError = true;
+        results.push(result(epochError, log.highWatermark, log.logStartOffset));
+        continue;
+      }
+      if (budget <= 0 || wanted.fetchOffset === log.highWatermark) {
+        results.push(result(ErrorCode.NONE, log.highWatermark, log.logStartOffset));
+        continue;
+      }
+      const read = await log.read(wanted.fetchOffset, Math.min(wanted.partitionMaxBytes, budget));
+      if (read.outOfRange) {
+        anyError = true;
+        results.push(result(ErrorCode.OFFSET_OUT_OF_RANGE, read.highWatermark, read.logStartOffset));
+        continue;
+      }
+      let size = 0;
+      for (const chunk of read.records) size += chunk.length;
+      // Only the first batch of the response may exceed the budget (KIP-74); later ones wait.
+      if (size > budget && bytes > 0) {
+        results.push(result(ErrorCode.NONE, read.highWatermark, read.logStartOffset));
+        continue;
+      }
+      bytes += size;
+      budget -= size;
+      results.push({ ...result(ErrorCode.NONE, read.highWatermark, read.logStartOffset), records: read.records });
+    }
+    responses.push({ topic, partitions: results });
+  }
+  return { responses, bytes, anyError };
+}
+
+function logsOf(broker: BrokerContext, request: FetchRequest): PartitionLog[] {
+  const logs: PartitionLog[] = [];
+  for (const { topic, partitions } of request.topics) {
+    for (const { partition } of partitions) {
+      const log = broker.topics.partition(topic, partition);
+      if (log) logs.push(log);
+    }
+  }
+  return logs;
+}
+
+export default defineHandler(API_CODECS.Fetch, async (request, ctx) => {
+  const { broker, apiVersion } = ctx;
+  // brook declines fetch sessions (session id 0): clients then send full requests. A client
+  // that still names a session gets the error that makes it start over.
+  if (request.sessionId !== 0 && request.sessionEpoch > 0) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+  }
+  const deadline = Date.now() + request.maxWaitMs;
+  let pass = await readPartitions(broker, request, apiVersion);
+  while (pass.bytes < request.minBytes && !pass.anyError && !broker.shutdown.aborted) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    await waitForAppend(logsOf(broker, request), remaining, broker.shutdown);
+    pass = await readPartitions(broker, request, apiVersion);
+  }
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: pass.responses };
+});

@@ -1,0 +1,89 @@
+import { ErrorCode } from "../protocol/errors.js";
+
+/** How many recent batches per producer and partition are remembered to answer retries (as Kafka). */
+const REMEMBERED_BATCHES = 5;
+const INT32_MAX = 2147483647;
+
+interface AppendedBatch {
+  firstSequence: number;
+  lastSequence: number;
+  /** The offsets the batch got; a promise while its append is still in flight. */
+  baseOffset: Promise<number>;
+}
+
+interface PartitionProducerState {
+  epoch: number;
+  batches: AppendedBatch[];
+}
+
+export type SequenceCheck =
+  | { kind: "append"; record(baseOffset: Promise<number>): void }
+  | { kind: "duplicate"; baseOffset: Promise<number> }
+  | { kind: "error"; errorCode: number };
+
+/** The sequence number that follows `sequence`; sequences wrap from INT32_MAX to 0. */
+const nextSequence = (sequence: number) => (sequence === INT32_MAX ? 0 : sequence + 1);
+
+/**
+ * Idempotent-producer bookkeeping: for each producer id and partition, the epoch and the
+ * sequence ranges of the last batches appended. A retried batch is recognised and answered
+ * with its original offsets instead of being written twice; a gap in the sequence is refused.
+ *
+ * Checks run synchronously when a request is dispatched, before its append completes, so
+ * pipelined requests from one producer see each other's batches in order.
+ */
+export class ProducerStateManager {
+  private readonly states = new Map<string, PartitionProducerState>();
+  private lastProducerId = 0;
+
+  /**
+   * A new producer id. Ids only need to be unique for the life of the data, so they derive
+   * from the clock (which survives restarts) rather than from a persisted counter.
+   */
+  allocateProducerId(): number {
+    this.lastProducerId = Math.max(Date.now() * 1000, this.lastProducerId + 1);
+    return this.lastProducerId;
+  }
+
+  check(
+    topic: string,
+    partition: number,
+    producerId: number,
+    epoch: number,
+    firstSequence: number,
+    recordCount: number,
+  ): SequenceCheck {
+    const key = `${producerId}\u0000${topic}\u0000${partition}`;
+    const lastSequence = (firstSequence + recordCount - 1) % (INT32_MAX + 1);
+    let state = this.states.get(key);
+    if (state && epoch < state.epoch) return { kind: "error", errorCode: ErrorCode.INVALID_PRODUCER_EPOCH };
+    if (state && epoch > state.epoch) {
+      // A bumped epoch starts its sequences again from 0.
+      if (firstSequence !== 0) return { kind: "error", errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER };
+      state = undefined;
+    }
+    if (state) {
+      const duplicate = state.batches.find((b) => b.firstSequence === firstSequence && b.lastSequence === lastSequence);
+      if (duplicate) return { kind: "duplicate", baseOffset: duplicate.baseOffset };
+      const latest = state.batches[state.batches.length - 1];
+      if (latest && firstSequence !== nextSequence(latest.lastSequence)) {
+        return { kind: "error", errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER };
+      }
+    }
+    // No state yet (a new producer, or one from before a restart): accept its sequence as the start.
+    const target = state ?? { epoch, batches: [] };
+    return {
+      kind: "append",
+      record: (baseOffset) => {
+        target.batches.push({ firstSequence, lastSequence, baseOffset });
+        if (target.batches.length > REMEMBERED_BATCHES) target.batches.shift();
+        this.states.set(key, target);
+      },
+    };
+  }
+
+  /** Forgets the state of a deleted topic's partitions. */
+  forgetTopic(topic: string): void {
+    for (const key of this.states.keys()) if (key.split("\u0000")[1] === topic) this.states.delete(key);
+  }
+}
