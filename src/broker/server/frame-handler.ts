@@ -33,7 +33,8 @@ export interface FrameHandler<State = unknown> {
 /**
  * Thrown by a handler to close its connection without answering, as Kafka does when an acks=0
  * produce fails or a request names an unsupported version: for such clients a closed
- * connection is the only error signal there is.
+ * connection is the only error signal there is. Responses to earlier requests that are not
+ * written yet are dropped with the connection.
  */
 export class CloseConnection extends Error {
   override readonly name = "CloseConnection";

@@ -1,7 +1,8 @@
 import type { ConnectionContext } from "./frame-handler.js";
 
 /**
- * Optional callbacks for metrics, called synchronously on the hot path: keep them cheap.
+ * Optional callbacks for metrics, called synchronously from socket events: keep them cheap,
+ * and never throw (an exception there would escape as an uncaught one).
  * Requests are not counted here because the handler already sees each one.
  */
 export interface ServerObserver {
