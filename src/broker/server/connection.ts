@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { Logger } from "../../logger.js";
-import { FrameDecoder, InvalidFrameSizeError } from "./frame-decoder.js";
+import { FrameDecoder, InvalidFrameSizeError } from "../../protocol/frame-decoder.js";
 import { CloseConnection, type ConnectionContext, type FrameHandler, type FrameResponse } from "./frame-handler.js";
 import { ResponseQueue, type ResponseSlot } from "./response-queue.js";
 import type { ServerObserver } from "./server-observer.js";

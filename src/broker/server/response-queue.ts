@@ -1,4 +1,4 @@
-import { SIZE_PREFIX_BYTES } from "./frame-decoder.js";
+import { SIZE_PREFIX_BYTES } from "../../protocol/frame-decoder.js";
 import type { FrameResponse } from "./frame-handler.js";
 
 const MAX_FRAME_SIZE = 0x7fffffff;

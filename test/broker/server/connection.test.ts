@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ConnectionContext, FrameHandler } from "../../../src/broker/server/frame-handler.js";
-import { framed, sizePrefix } from "./framing.js";
+import { framed, sizePrefix } from "../../helpers/framing.js";
 import {
   capturingLogger,
   echoHandler,

@@ -1,12 +1,12 @@
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import type { TestContext } from "node:test";
-import { FrameDecoder } from "../../../src/broker/server/frame-decoder.js";
 import type { ConnectionContext, FrameHandler, FrameResponse } from "../../../src/broker/server/frame-handler.js";
 import { KafkaServer, type KafkaServerOptions, type ServerAddress } from "../../../src/broker/server/server.js";
 import type { ServerObserver } from "../../../src/broker/server/server-observer.js";
 import { createLogger, type Logger } from "../../../src/logger.js";
-import { framed } from "./framing.js";
+import { FrameDecoder } from "../../../src/protocol/frame-decoder.js";
+import { framed } from "../../helpers/framing.js";
 
 export interface Deferred<T> {
   promise: Promise<T>;

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { FrameDecoder } from "../../../src/broker/server/frame-decoder.js";
 import type { FrameResponse } from "../../../src/broker/server/frame-handler.js";
 import { ResponseQueue } from "../../../src/broker/server/response-queue.js";
+import { FrameDecoder } from "../../../src/protocol/frame-decoder.js";
 
 function unframe(chunks: Buffer[]): Buffer[] {
   const decoder = new FrameDecoder(Number.MAX_SAFE_INTEGER);

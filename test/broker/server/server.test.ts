@@ -4,7 +4,7 @@ import { connect } from "node:net";
 import { describe, it } from "node:test";
 import { CloseConnection, type FrameHandler } from "../../../src/broker/server/frame-handler.js";
 import { DEFAULT_MAX_REQUEST_SIZE, KafkaServer } from "../../../src/broker/server/server.js";
-import { sizePrefix } from "./framing.js";
+import { sizePrefix } from "../../helpers/framing.js";
 import {
   capturingLogger,
   echoHandler,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { FrameDecoder, InvalidFrameSizeError } from "../../../src/broker/server/frame-decoder.js";
-import { framed, sizePrefix } from "./framing.js";
+import { FrameDecoder, InvalidFrameSizeError } from "../../src/protocol/frame-decoder.js";
+import { framed, sizePrefix } from "../helpers/framing.js";
 
 const MAX = 1000;
 
