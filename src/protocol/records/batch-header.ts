@@ -79,3 +79,52 @@ export function readBatchHeader(buf: Buffer, at = 0): BatchHeader {
     recordsCount: buf.readInt32BE(at + BATCH_OFFSETS.recordsCount),
   };
 }
+
+/**
+ * Writes every header field of the batch starting at `at` except the CRC, which covers the
+ * finished batch and so is computed last (see computeBatchCrc). `size` becomes batchLength.
+ */
+export function writeBatchHeader(buf: Buffer, at: number, header: Omit<BatchHeader, "crc">): void {
+  writeInt64At(buf, at, header.baseOffset);
+  buf.writeInt32BE(header.size - BATCH_LOG_OVERHEAD, at + BATCH_OFFSETS.batchLength);
+  buf.writeInt32BE(header.partitionLeaderEpoch, at + BATCH_OFFSETS.partitionLeaderEpoch);
+  buf.writeInt8(header.magic, at + BATCH_OFFSETS.magic);
+  buf.writeInt16BE(header.attributes, at + BATCH_OFFSETS.attributes);
+  buf.writeInt32BE(header.lastOffsetDelta, at + BATCH_OFFSETS.lastOffsetDelta);
+  writeInt64At(buf, at + BATCH_OFFSETS.baseTimestamp, header.baseTimestamp);
+  writeInt64At(buf, at + BATCH_OFFSETS.maxTimestamp, header.maxTimestamp);
+  writeInt64At(buf, at + BATCH_OFFSETS.producerId, header.producerId);
+  buf.writeInt16BE(header.producerEpoch, at + BATCH_OFFSETS.producerEpoch);
+  buf.writeInt32BE(header.baseSequence, at + BATCH_OFFSETS.baseSequence);
+  buf.writeInt32BE(header.recordsCount, at + BATCH_OFFSETS.recordsCount);
+}
+
+/** The meaning of the attribute bits, as decoders and encoders use them. */
+export interface BatchFlags {
+  /** Compression codec id (bits 0–2); 0 = none. */
+  codec: number;
+  /** Bit 3: timestamps were set by the broker; every record's timestamp is maxTimestamp. */
+  logAppendTime: boolean;
+  /** Bit 4: part of a transaction. */
+  transactional: boolean;
+  /** Bit 5: a control batch (transaction commit or abort marker). */
+  control: boolean;
+}
+
+export function batchFlags(attributes: number): BatchFlags {
+  return {
+    codec: attributes & ATTRIBUTE_CODEC_MASK,
+    logAppendTime: (attributes & ATTRIBUTE_LOG_APPEND_TIME) !== 0,
+    transactional: (attributes & ATTRIBUTE_TRANSACTIONAL) !== 0,
+    control: (attributes & ATTRIBUTE_CONTROL) !== 0,
+  };
+}
+
+export function batchAttributes(flags: Partial<BatchFlags>): number {
+  return (
+    ((flags.codec ?? 0) & ATTRIBUTE_CODEC_MASK) |
+    (flags.logAppendTime ? ATTRIBUTE_LOG_APPEND_TIME : 0) |
+    (flags.transactional ? ATTRIBUTE_TRANSACTIONAL : 0) |
+    (flags.control ? ATTRIBUTE_CONTROL : 0)
+  );
+}
