@@ -14,7 +14,7 @@ import {
 } from "./segment-policy.js";
 import { type LoadedSegment, loadSealedSegment, recoverActiveSegment } from "./segment-recovery.js";
 import { SerialQueue } from "./serial-queue.js";
-import { stampBatches } from "./stamp-batches.js";
+import { type StampedBatch, stampBatches } from "./stamp-batches.js";
 import type {
   AppendOptions,
   AppendResult,
@@ -36,10 +36,15 @@ interface ReadableEnd {
   position: number;
 }
 
-/** An append written to the page cache and waiting for its fsync (and those of the appends before it). */
-interface PendingAppend {
-  result: AppendResult;
-  end: ReadableEnd;
+/**
+ * An append on its way: waiting to be written, then (once `end` is set) written and waiting for
+ * its fsync and those of the appends before it.
+ */
+interface QueuedAppend {
+  batches: Buffer;
+  options: AppendOptions;
+  stamped?: StampedBatch[];
+  end?: ReadableEnd;
   synced: boolean;
   done: Promise<AppendResult>;
   resolve: (result: AppendResult) => void;
@@ -57,6 +62,10 @@ const ROLLED_INDEXES_KEPT = 2;
  * A partition log as a directory of segments. Changes (append, roll, deletion) go through one
  * queue; reads run beside them, each reading one contiguous byte range of one segment.
  *
+ * Appends that arrive while the queue is busy (typically: while the previous write or fsync
+ * runs) are written together, with one gathering write, and then share one fsync — group
+ * commit, which keeps the number of disk round trips independent of the number of producers.
+ *
  * Appends become readable in order, each once its fsync (per the policy) is done: the high
  * watermark is the end of the longest durable prefix. A failed fsync takes the partition offline
  * (appends fail until the broker restarts and recovery checks the files), as after fsync fails
@@ -66,7 +75,10 @@ export class FilePartitionLog implements PartitionLog {
   private readonly segments: LogSegment[];
   private logStart: number;
   private readable: ReadableEnd;
-  private readonly pending: PendingAppend[] = [];
+  /** Appends not written yet, all to be written by the next queued write task. */
+  private waiting: QueuedAppend[] = [];
+  /** Appends written and waiting for their fsync, in offset order. */
+  private readonly pending: QueuedAppend[] = [];
   private readonly queue = new SerialQueue();
   private readonly listeners = new Set<() => void>();
   private readonly rolledIndexUsers: LogSegment[] = [];
@@ -145,7 +157,16 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   append(batches: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
-    return this.queue.run(() => this.write(batches, options)).then((pending) => pending.done);
+    let resolve!: (result: AppendResult) => void;
+    let reject!: (error: unknown) => void;
+    const done = new Promise<AppendResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.waiting.push({ batches, options, synced: false, done, resolve, reject });
+    // The first append of a group queues the task that will write the whole group.
+    if (this.waiting.length === 1) void this.queue.run(() => this.writeWaiting());
+    return done;
   }
 
   read(fetchOffset: number, maxBytes: number): Promise<ReadResult> {
@@ -228,31 +249,78 @@ export class FilePartitionLog implements PartitionLog {
     return this.segments[this.segments.length - 1]!;
   }
 
-  private async write(batches: Buffer, options: AppendOptions): Promise<PendingAppend> {
-    this.checkWritable();
-    const stamped = stampBatches(batches, this.logEndOffset, options.logAppendTime);
-    const lastOffset = stamped[stamped.length - 1]!.lastOffset;
-    const now = this.context.clock();
-    if (shouldRoll(this.active, { sizeBytes: batches.length, lastOffset }, now, this.segmentConfig)) {
-      await this.roll(now);
-    }
-    const segment = this.active;
+  /**
+   * Writes every waiting append: offsets assigned in arrival order, consecutive appends to the
+   * same segment gathered into one write. An append with malformed batches fails alone; a disk
+   * failure fails the appends not yet written with it.
+   */
+  private async writeWaiting(): Promise<void> {
+    const group = this.waiting;
+    this.waiting = [];
     try {
-      await segment.append(batches, stamped, now);
+      this.checkWritable();
+      const now = this.context.clock();
+      let nextOffset = this.logEndOffset;
+      let run: QueuedAppend[] = [];
+      let runBytes = 0;
+      for (const append of group) {
+        try {
+          append.stamped = stampBatches(append.batches, nextOffset, append.options.logAppendTime);
+        } catch (error) {
+          append.reject(error);
+          continue;
+        }
+        const lastOffset = append.stamped[append.stamped.length - 1]!.lastOffset;
+        const active = this.active;
+        const withRun = {
+          baseOffset: active.baseOffset,
+          sizeBytes: active.sizeBytes + runBytes,
+          rollBaseTime: active.sizeBytes === 0 ? now : active.rollBaseTime,
+        };
+        if (shouldRoll(withRun, { sizeBytes: append.batches.length, lastOffset }, now, this.segmentConfig)) {
+          await this.writeRun(run, now);
+          [run, runBytes] = [[], 0];
+          await this.roll(now);
+        }
+        run.push(append);
+        runBytes += append.batches.length;
+        nextOffset = lastOffset + 1;
+      }
+      await this.writeRun(run, now);
+    } catch (error) {
+      // Appends already written are pending their fsync; rejecting a settled one does nothing.
+      for (const append of group) if (!append.end) append.reject(error);
+    }
+  }
+
+  /** Writes appends to the active segment and hands them to the durability policy. */
+  private async writeRun(run: QueuedAppend[], now: number): Promise<void> {
+    if (run.length === 0) return;
+    const segment = this.active;
+    const start = segment.sizeBytes;
+    try {
+      await segment.append(
+        run.map((append) => ({ bytes: append.batches, stamped: append.stamped! })),
+        now,
+      );
     } catch (error) {
       if (segment.damaged) this.goOffline(error);
       throw error;
     }
-    const result = { baseOffset: stamped[0]!.baseOffset, lastOffset, logAppendTime: options.logAppendTime ?? -1 };
-    const pending = this.track(result, { offset: lastOffset + 1, segment, position: segment.sizeBytes });
+    let position = start;
+    for (const append of run) {
+      position += append.batches.length;
+      const stamped = append.stamped!;
+      append.end = { offset: stamped[stamped.length - 1]!.lastOffset + 1, segment, position };
+    }
+    this.pending.push(...run);
     const synced = this.context.durability.written(segment);
     if (synced)
       synced.then(
-        () => this.markSynced(pending),
+        () => this.markSynced(run),
         (error: unknown) => this.goOffline(error),
       );
-    else this.markSynced(pending);
-    return pending;
+    else this.markSynced(run);
   }
 
   /**
@@ -274,26 +342,19 @@ export class FilePartitionLog implements PartitionLog {
     this.noteIndexUse(previous);
   }
 
-  private track(result: AppendResult, end: ReadableEnd): PendingAppend {
-    let resolve!: (result: AppendResult) => void;
-    let reject!: (error: unknown) => void;
-    const done = new Promise<AppendResult>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const pending: PendingAppend = { result, end, synced: false, done, resolve, reject };
-    this.pending.push(pending);
-    return pending;
-  }
-
   /** Moves the high watermark over every append, in order, whose fsync is done. */
-  private markSynced(pending: PendingAppend): void {
-    pending.synced = true;
+  private markSynced(synced: QueuedAppend[]): void {
+    for (const append of synced) append.synced = true;
     let advanced = false;
     while (this.pending[0]?.synced) {
-      const next = this.pending.shift()!;
-      this.readable = next.end;
-      next.resolve(next.result);
+      const append = this.pending.shift()!;
+      const stamped = append.stamped!;
+      this.readable = append.end!;
+      append.resolve({
+        baseOffset: stamped[0]!.baseOffset,
+        lastOffset: stamped[stamped.length - 1]!.lastOffset,
+        logAppendTime: append.options.logAppendTime ?? -1,
+      });
       advanced = true;
     }
     if (!advanced) return;

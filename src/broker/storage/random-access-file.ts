@@ -8,7 +8,8 @@ import { open } from "node:fs/promises";
  */
 export interface RandomAccessFile {
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
-  write(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  /** One positional gathering write (pwritev) of `buffers`; returns the bytes written, maybe fewer than all. */
+  write(buffers: readonly Buffer[], position: number): Promise<number>;
   truncate(length: number): Promise<void>;
   datasync(): Promise<void>;
   close(): Promise<void>;
@@ -22,19 +23,29 @@ export const openRandomAccessFile: OpenFile = async (path) => {
   const handle = await open(path, constants.O_RDWR | constants.O_CREAT);
   return {
     read: async (buffer, offset, length, position) => (await handle.read(buffer, offset, length, position)).bytesRead,
-    write: async (buffer, offset, length, position) =>
-      (await handle.write(buffer, offset, length, position)).bytesWritten,
+    write: async (buffers, position) => (await handle.writev(buffers as Buffer[], position)).bytesWritten,
     truncate: (length) => handle.truncate(length),
     datasync: () => handle.datasync(),
     close: () => handle.close(),
   };
 };
 
-/** Writes all of `bytes` at `position`, continuing after short writes. */
-export async function writeFully(file: RandomAccessFile, bytes: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    written += await file.write(bytes, written, bytes.length - written, position + written);
+/** The most buffers passed to one write: Linux's IOV_MAX. */
+const MAX_BUFFERS_PER_WRITE = 1024;
+
+/** Writes all of `buffers`, back to back, at `position`, continuing after short writes. */
+export async function writeFully(file: RandomAccessFile, buffers: readonly Buffer[], position: number): Promise<void> {
+  const pending = buffers.filter((buffer) => buffer.length > 0);
+  let next = 0;
+  while (next < pending.length) {
+    let written = await file.write(pending.slice(next, next + MAX_BUFFERS_PER_WRITE), position);
+    if (written <= 0) throw new Error("a write made no progress");
+    position += written;
+    while (next < pending.length && written >= pending[next]!.length) {
+      written -= pending[next]!.length;
+      next++;
+    }
+    if (written > 0) pending[next] = pending[next]!.subarray(written);
   }
 }
 

@@ -64,7 +64,7 @@ function intSetting(value: string | undefined, min: number, max: number): number
  * segment takes any append, even one larger than segment.bytes, so a huge batch cannot roll forever.
  */
 export function shouldRoll(
-  active: SegmentSummary,
+  active: Pick<SegmentSummary, "baseOffset" | "sizeBytes" | "rollBaseTime">,
   append: { sizeBytes: number; lastOffset: number },
   now: number,
   config: SegmentConfig,

@@ -27,6 +27,12 @@ export interface SegmentContext {
   logger: Logger;
 }
 
+/** The buffer of one append and where its batches sit in it. */
+export interface SegmentAppend {
+  bytes: Buffer;
+  stamped: readonly StampedBatch[];
+}
+
 interface Indexes {
   offsetIndex: OffsetIndex;
   timeIndex: TimeIndex;
@@ -127,11 +133,11 @@ export class LogSegment implements SegmentSummary, DurableFile {
   }
 
   /**
-   * Writes an append at the end of the log with one write of the caller's buffer, then its new
-   * index entries. If any write fails, all three files are truncated back, so the segment ends
-   * at a batch boundary and the failed append leaves no trace.
+   * Writes appends at the end of the log, with one gathering write of the callers' buffers
+   * (no copy), then their new index entries. If any write fails, all three files are truncated
+   * back, so the segment ends at a batch boundary and the failed appends leave no trace.
    */
-  async append(batches: Buffer, stamped: readonly StampedBatch[], now: number): Promise<void> {
+  async append(appends: readonly SegmentAppend[], now: number): Promise<void> {
     const indexer = this.indexer;
     if (!indexer) throw new Error(`segment ${this.files.log} is rolled and takes no appends`);
     let log: RandomAccessFile;
@@ -143,18 +149,27 @@ export class LogSegment implements SegmentSummary, DurableFile {
     }
     const start = this.sizeBytes;
     const mark = indexer.mark();
-    for (const batch of stamped) indexer.add({ ...batch, position: start + batch.position });
+    let position = start;
+    for (const { bytes, stamped } of appends) {
+      for (const batch of stamped) indexer.add({ ...batch, position: position + batch.position });
+      position += bytes.length;
+    }
     try {
-      await writeFully(log, batches, start);
+      await writeFully(
+        log,
+        appends.map((append) => append.bytes),
+        start,
+      );
       await this.writeNewEntries(indexFiles, mark);
     } catch (error) {
       indexer.rollBack(mark);
       await this.undoWrite(log, indexFiles, start, mark);
       throw ioError(`append to ${this.files.log} failed`, error);
     }
+    const lastBatches = appends[appends.length - 1]!.stamped;
     if (this.sizeBytes === 0) this.rollBaseTime = now;
-    this.sizeBytes += batches.length;
-    this.nextOffset = stamped[stamped.length - 1]!.lastOffset + 1;
+    this.sizeBytes = position;
+    this.nextOffset = lastBatches[lastBatches.length - 1]!.lastOffset + 1;
     this.lastModified = now;
   }
 
@@ -168,7 +183,11 @@ export class LogSegment implements SegmentSummary, DurableFile {
     const [indexFile, timeIndexFile] = await Promise.all(this.indexFiles());
     const timeEntries = indexer.timeIndex.entryCount;
     if (indexer.seal()) {
-      await writeFully(timeIndexFile!, indexer.timeIndex.bytesFrom(timeEntries), indexer.timeIndex.sizeOf(timeEntries));
+      await writeFully(
+        timeIndexFile!,
+        [indexer.timeIndex.bytesFrom(timeEntries)],
+        indexer.timeIndex.sizeOf(timeEntries),
+      );
     }
     if (this.context.durability.syncsMetadata) {
       await Promise.all([
@@ -283,7 +302,7 @@ export class LogSegment implements SegmentSummary, DurableFile {
       [indexFiles[1]!, timeIndex, mark.timeEntries],
     ];
     for (const [file, index, from] of pending) {
-      if (index.entryCount > from) await writeFully(file, index.bytesFrom(from), index.sizeOf(from));
+      if (index.entryCount > from) await writeFully(file, [index.bytesFrom(from)], index.sizeOf(from));
     }
   }
 
