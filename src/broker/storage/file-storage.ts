@@ -184,6 +184,8 @@ export class FileStorage implements Storage {
           rmSync(directory, { recursive: true, force: true });
         }
         logs.push(this.openPartition(topic, partition));
+        // The new segment files' directory entries; the topics file write then syncs the data directory.
+        await this.durability.syncDirectory(directory);
       }
     } catch (error) {
       await this.discard(topic.name, logs);

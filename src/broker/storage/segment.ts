@@ -33,6 +33,13 @@ export interface SegmentAppend {
   stamped: readonly StampedBatch[];
 }
 
+/** A batch found by a scan, and the chunk of the log file the scan read it from. */
+interface ScanHit {
+  batch: IndexedBatch;
+  chunk: Buffer;
+  chunkStart: number;
+}
+
 interface Indexes {
   offsetIndex: OffsetIndex;
   timeIndex: TimeIndex;
@@ -210,10 +217,16 @@ export class LogSegment implements SegmentSummary, DurableFile {
   readFrom(offset: number, limit: number, maxBytes: number): Promise<Buffer | undefined> {
     return this.use(async () => {
       const { offsetIndex } = await this.indexes();
-      const first = await this.scan(offsetIndex.lookup(offset - this.baseOffset), limit, (b) => b.lastOffset >= offset);
-      if (!first) return undefined;
+      const found = await this.scan(offsetIndex.lookup(offset - this.baseOffset), limit, (b) => b.lastOffset >= offset);
+      if (!found) return undefined;
+      const { batch: first, chunk, chunkStart } = found;
       const length = Math.min(limit - first.position, Math.max(maxBytes, first.size));
-      const bytes = await readFully(await this.file(this.files.log), length, first.position);
+      // Near the end of the log (a consumer keeping up) the scan has already read it all.
+      const end = first.position + length;
+      const bytes =
+        end <= chunkStart + chunk.length
+          ? chunk.subarray(first.position - chunkStart, end - chunkStart)
+          : await readFully(await this.file(this.files.log), length, first.position);
       return bytes.subarray(0, wholeBatchesLength(bytes));
     });
   }
@@ -228,7 +241,8 @@ export class LogSegment implements SegmentSummary, DurableFile {
         offsetIndex.lookup(minOffset - this.baseOffset),
       ];
       const start = candidates.reduce((a, b) => ((b?.position ?? 0) > (a?.position ?? 0) ? b : a));
-      return this.scan(start, limit, (b) => b.maxTimestamp >= timestamp && b.lastOffset >= minOffset);
+      const found = await this.scan(start, limit, (b) => b.maxTimestamp >= timestamp && b.lastOffset >= minOffset);
+      return found?.batch;
     });
   }
 
@@ -359,14 +373,14 @@ export class LogSegment implements SegmentSummary, DurableFile {
 
   /**
    * Walks batch headers from an index entry (or the segment start) to the first batch that
-   * `wanted` accepts. Offsets must follow on from batch to batch; an index entry that does not
+   * `wanted` accepts, returning it with the bytes last read around it. Offsets must follow on from batch to batch; an index entry that does not
    * point at the batch it names is distrusted, and the walk starts over from the segment start.
    */
   private async scan(
     from: OffsetIndexEntry | undefined,
     limit: number,
     wanted: (batch: IndexedBatch) => boolean,
-  ): Promise<IndexedBatch | undefined> {
+  ): Promise<ScanHit | undefined> {
     const log = await this.file(this.files.log);
     let position = from?.position ?? 0;
     let expectedOffset = this.baseOffset + (from?.relativeOffset ?? 0);
@@ -386,7 +400,7 @@ export class LogSegment implements SegmentSummary, DurableFile {
         }
         throw new StorageError("KAFKA_STORAGE_ERROR", `segment ${this.files.log} is corrupt at byte ${position}`);
       }
-      if (wanted(batch)) return batch;
+      if (wanted(batch)) return { batch, chunk, chunkStart };
       position += batch.size;
       expectedOffset = batch.lastOffset + 1;
     }
