@@ -52,11 +52,11 @@ interface QueuedAppend {
 }
 
 /**
- * How many rolled segments of a partition may hold their indexes in memory. Consumers catching
- * up read one segment after another, so a couple suffice, and memory stays independent of the
- * log's size (the active segment's indexes are always in memory).
+ * How many rolled segments of a partition keep their indexes in memory and their log file open.
+ * Consumers catching up read one segment after another, so a couple suffice, and memory and
+ * open files stay independent of the log's size (the active segment's are always kept).
  */
-const ROLLED_INDEXES_KEPT = 2;
+const ROLLED_SEGMENTS_KEPT_OPEN = 2;
 
 /**
  * A partition log as a directory of segments. Changes (append, roll, deletion) go through one
@@ -81,7 +81,7 @@ export class FilePartitionLog implements PartitionLog {
   private readonly pending: QueuedAppend[] = [];
   private readonly queue = new SerialQueue();
   private readonly listeners = new Set<() => void>();
-  private readonly rolledIndexUsers: LogSegment[] = [];
+  private readonly recentlyRead: LogSegment[] = [];
   private failure: StorageError | undefined;
   private closed = false;
 
@@ -315,12 +315,14 @@ export class FilePartitionLog implements PartitionLog {
     }
     this.pending.push(...run);
     const synced = this.context.durability.written(segment);
-    if (synced)
-      synced.then(
-        () => this.markSynced(run),
-        (error: unknown) => this.goOffline(error),
-      );
-    else this.markSynced(run);
+    if (!synced) {
+      this.markSynced(run);
+      return;
+    }
+    synced.then(
+      () => this.markSynced(run),
+      (error: unknown) => this.goOffline(error),
+    );
   }
 
   /**
@@ -408,17 +410,17 @@ export class FilePartitionLog implements PartitionLog {
     });
   }
 
-  /** Keeps the indexes of the most recently read rolled segments in memory, and lets the others go. */
+  /** Keeps the most recently read rolled segments open, with their indexes in memory, and lets the others go. */
   private noteIndexUse(segment: LogSegment): void {
     if (segment === this.active) return;
     this.forgetIndexUse(segment);
-    this.rolledIndexUsers.push(segment);
-    while (this.rolledIndexUsers.length > ROLLED_INDEXES_KEPT) this.rolledIndexUsers.shift()!.releaseIndexes();
+    this.recentlyRead.push(segment);
+    while (this.recentlyRead.length > ROLLED_SEGMENTS_KEPT_OPEN) this.recentlyRead.shift()!.release();
   }
 
   private forgetIndexUse(segment: LogSegment): void {
-    const at = this.rolledIndexUsers.indexOf(segment);
-    if (at >= 0) this.rolledIndexUsers.splice(at, 1);
+    const at = this.recentlyRead.indexOf(segment);
+    if (at >= 0) this.recentlyRead.splice(at, 1);
   }
 }
 

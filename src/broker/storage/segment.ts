@@ -246,9 +246,14 @@ export class LogSegment implements SegmentSummary, DurableFile {
     });
   }
 
-  /** Lets a rolled segment's indexes go; the next lookup loads them again. */
-  releaseIndexes(): void {
-    if (!this.indexer) this.loadedIndexes = undefined;
+  /**
+   * Lets a rolled segment's indexes and (unless a read is using it) its file handle go; the
+   * next read loads and opens them again. This bounds memory and open files per partition.
+   */
+  release(): void {
+    if (this.indexer) return;
+    this.loadedIndexes = undefined;
+    if (this.readers === 0) void this.closeHandles([...this.handles.keys()]);
   }
 
   /** fdatasync of the log file, shared by concurrent callers (group commit). */
@@ -304,9 +309,9 @@ export class LogSegment implements SegmentSummary, DurableFile {
   }
 
   private async syncLog(): Promise<void> {
-    const log = this.handles.get(this.files.log);
-    // No handle: nothing was written through this segment object since it was loaded.
-    if (log) await this.context.durability.datasync(await log);
+    // fdatasync flushes the file, whichever descriptor wrote it, so a rolled segment whose handle
+    // was released (only "never" leaves one unsynced at roll) can be synced through a new one.
+    await this.context.durability.datasync(await this.file(this.files.log));
   }
 
   private async writeNewEntries(indexFiles: RandomAccessFile[], mark: IndexerMark): Promise<void> {
