@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { SupportedApi } from "./dispatcher.js";
+import type { GroupCoordinator } from "./group/coordinator.js";
 import type { ProducerStateManager } from "./producer-state.js";
 import type { TopicManager } from "./topic-manager.js";
 
@@ -37,6 +38,7 @@ export interface BrokerContext {
   readonly logger: Logger;
   readonly topics: TopicManager;
   readonly producers: ProducerStateManager;
+  readonly groups: GroupCoordinator;
   /** Aborted when the broker shuts down: parked requests (long-poll Fetch) answer at once. */
   readonly shutdown: AbortSignal;
   /** What ApiVersions advertises: computed from the registered handlers. */
