@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { AppendListeners } from "./append-listeners.js";
 import { readLogStartCheckpoint, writeLogStartCheckpoint } from "./log-start-checkpoint.js";
 import { LogSegment, type SegmentContext } from "./segment.js";
 import { baseOffsetOfIndexFile, baseOffsetOfLogFile, segmentFiles } from "./segment-files.js";
@@ -80,7 +81,7 @@ export class FilePartitionLog implements PartitionLog {
   /** Appends written and waiting for their fsync, in offset order. */
   private readonly pending: QueuedAppend[] = [];
   private readonly queue = new SerialQueue();
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners: AppendListeners;
   private readonly recentlyRead: LogSegment[] = [];
   private failure: StorageError | undefined;
   private closed = false;
@@ -93,6 +94,7 @@ export class FilePartitionLog implements PartitionLog {
     loaded: LoadedSegment[],
     logStart: number,
   ) {
+    this.listeners = new AppendListeners(context.logger);
     this.segments = loaded.map((segment) => new LogSegment(segment, context, (error) => this.goOffline(error)));
     this.logStart = logStart;
     const active = this.active;
@@ -232,8 +234,7 @@ export class FilePartitionLog implements PartitionLog {
   }
 
   onAppend(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /** Lets queued appends finish and their fsyncs complete, syncs what the policy left unsynced, and closes the files. */
@@ -359,14 +360,7 @@ export class FilePartitionLog implements PartitionLog {
       });
       advanced = true;
     }
-    if (!advanced) return;
-    for (const listener of this.listeners) {
-      try {
-        listener();
-      } catch (error) {
-        this.context.logger.error({ err: error }, "append listener failed");
-      }
-    }
+    if (advanced) this.listeners.notify();
   }
 
   private goOffline(cause: unknown): void {

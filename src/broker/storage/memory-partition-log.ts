@@ -1,3 +1,5 @@
+import type { Logger } from "pino";
+import { AppendListeners } from "./append-listeners.js";
 import {
   maxTimestampEntry,
   type SegmentConfig,
@@ -85,7 +87,7 @@ class MemorySegment implements SegmentSummary {
 export class MemoryPartitionLog implements PartitionLog {
   private readonly segments: MemorySegment[];
   private logStart = 0;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners: AppendListeners;
   private closed = false;
 
   constructor(
@@ -93,8 +95,10 @@ export class MemoryPartitionLog implements PartitionLog {
     readonly partition: number,
     public segmentConfig: SegmentConfig,
     private readonly clock: () => number,
+    logger: Logger,
   ) {
     this.segments = [new MemorySegment(0, clock())];
+    this.listeners = new AppendListeners(logger);
   }
 
   get logStartOffset(): number {
@@ -127,7 +131,7 @@ export class MemoryPartitionLog implements PartitionLog {
     }
     // One copy, so the log does not pin the request buffer the batches arrived in.
     this.active.append(Buffer.from(batches), stamped, now);
-    for (const listener of this.listeners) listener();
+    this.listeners.notify();
     return { baseOffset: stamped[0]!.baseOffset, lastOffset, logAppendTime: options.logAppendTime ?? -1 };
   }
 
@@ -186,8 +190,7 @@ export class MemoryPartitionLog implements PartitionLog {
   }
 
   onAppend(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   close(): void {

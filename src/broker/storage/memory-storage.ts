@@ -1,3 +1,4 @@
+import { type Logger, pino } from "pino";
 import { MemoryPartitionLog } from "./memory-partition-log.js";
 import { defaultSegmentConfig, type SegmentConfig, segmentConfigFor } from "./segment-policy.js";
 import type { PartitionLog, Storage, StorageOptions, TopicMetadata } from "./storage.js";
@@ -14,11 +15,13 @@ export class MemoryStorage implements Storage {
   private readonly logs = new Map<string, MemoryPartitionLog[]>();
   private readonly defaults: SegmentConfig;
   private readonly clock: () => number;
+  private readonly logger: Logger;
   private closed = false;
 
   constructor(options: StorageOptions) {
     this.defaults = defaultSegmentConfig(options);
     this.clock = options.clock ?? Date.now;
+    this.logger = options.logger ?? pino({ level: "silent" });
   }
 
   async loadTopics(): Promise<TopicMetadata[]> {
@@ -82,7 +85,7 @@ export class MemoryStorage implements Storage {
     const config = segmentConfigFor(topic.configs, this.defaults);
     const logs: MemoryPartitionLog[] = [];
     for (let partition = from; partition < topic.partitionCount; partition++) {
-      logs.push(new MemoryPartitionLog(topic.name, partition, config, this.clock));
+      logs.push(new MemoryPartitionLog(topic.name, partition, config, this.clock, this.logger));
     }
     return logs;
   }

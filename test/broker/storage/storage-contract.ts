@@ -214,6 +214,10 @@ export function describeStorageContract(engine: string, open: OpenStorage): void
         unsubscribe();
         await log.append(makeBatch());
         assert.deepEqual(seen, [2, 5]);
+        log.onAppend(() => {
+          throw new Error("a broken waiter");
+        });
+        assert.equal((await log.append(makeBatch())).baseOffset, 6, "a failing listener does not fail the append");
       }));
 
     it("reports its size and segment count", () =>
