@@ -146,6 +146,8 @@ export class GroupCoordinator {
         group.resolveSync(member, syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
       }
     }
+    // Writes still in flight find no group to act on when they complete.
+    this.groups.clear();
     await this.store.close();
   }
 
