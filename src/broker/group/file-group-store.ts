@@ -49,8 +49,13 @@ export class FileGroupStore implements GroupStore {
   }
 
   write(records: readonly GroupRecord[]): Promise<void> {
-    if (!this.log) throw new Error("the group store is not open");
-    const durable = this.log.append(records);
+    if (!this.log) return Promise.reject(new Error("the group store is not open"));
+    let durable: Promise<void>;
+    try {
+      durable = this.log.append(records);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     for (const record of records) this.state.apply(record);
     if (this.log.byteLength >= this.compactionCheckAt) this.compact(this.log);
     return durable;

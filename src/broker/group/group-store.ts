@@ -10,8 +10,9 @@ export interface GroupStore {
   /** Loads what was saved before; called once, before anything else. */
   open(): Promise<void>;
   /**
-   * Applies the records to `state` at once and saves them as one unit. Throws if they cannot
-   * be written; the promise settles when they are as durable as the store promises.
+   * Applies the records to `state` at once and saves them as one unit. The promise settles
+   * when they are as durable as the store promises; it rejects if they could not be written,
+   * and then they were not applied.
    */
   write(records: readonly GroupRecord[]): Promise<void>;
   close(): Promise<void>;

@@ -95,6 +95,25 @@ export class Group {
     return this.awaitingJoinCount;
   }
 
+  cancelJoinTimer(): void {
+    if (this.joinTimer) clearTimeout(this.joinTimer);
+    this.joinTimer = null;
+    this.inInitialDelay = false;
+  }
+
+  cancelSyncTimer(): void {
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+  }
+
+  /** Stops every timer of the group and its members. */
+  cancelTimers(): void {
+    this.cancelJoinTimer();
+    this.cancelSyncTimer();
+    for (const timer of this.pendingMembers.values()) clearTimeout(timer);
+    for (const member of this.members.values()) member.cancelSession();
+  }
+
   transitionTo(state: GroupState, now: number): void {
     if (!PREVIOUS_STATES[state].includes(this.state)) {
       throw new Error(`group ${this.groupId} cannot go from ${this.state} to ${state}`);

@@ -31,6 +31,11 @@ export class GroupMember {
     public protocols: readonly MemberProtocol[],
   ) {}
 
+  cancelSession(): void {
+    if (this.sessionTimer) clearTimeout(this.sessionTimer);
+    this.sessionTimer = null;
+  }
+
   get isStatic(): boolean {
     return this.groupInstanceId !== null;
   }
