@@ -46,8 +46,9 @@ export class GroupLogFile {
   private dirty = false;
   /** Appends waiting for an fsync that has not started yet. */
   private waiting: Waiter[] = [];
-  /** The appends the running fsync covers. */
+  /** The appends the running fsync covers, and the file it syncs. */
   private syncing: Waiter[] | null = null;
+  private syncingFd: number | null = null;
   private readonly idle: Array<() => void> = [];
   private readonly interval: NodeJS.Timeout | null = null;
 
@@ -151,9 +152,9 @@ export class GroupLogFile {
     this.size = size;
     this.dirty = false;
     for (const waiter of this.waiting.splice(0)) waiter.resolve();
-    if (this.syncing === null) closeSync(previous);
-    else for (const waiter of this.syncing) waiter.resolve();
-    // else: the running fsync closes the previous file when it returns.
+    for (const waiter of this.syncing ?? []) waiter.resolve();
+    // A running fsync closes its file when it returns.
+    if (previous !== this.syncingFd) closeSync(previous);
   }
 
   /** Waits for a running fsync, syncs what is left (unless the policy is "never") and closes. */
@@ -173,9 +174,11 @@ export class GroupLogFile {
     const covered = this.waiting;
     this.waiting = [];
     this.syncing = covered;
+    this.syncingFd = fd;
     this.dirty = false;
     fsync(fd, (error) => {
       this.syncing = null;
+      this.syncingFd = null;
       if (fd !== this.fd) {
         // A rewrite replaced this file meanwhile and already released these appends.
         closeSync(fd);
