@@ -50,6 +50,11 @@ export class GroupLogFile {
   private syncing: Waiter[] | null = null;
   private syncingFd: number | null = null;
   private readonly idle: Array<() => void> = [];
+  /**
+   * Set when an fsync failed. The log then refuses writes until a restart replays it: pages
+   * the kernel could not write may be gone, and a later fsync would not say so.
+   */
+  private failure: Error | null = null;
   private readonly interval: NodeJS.Timeout | null = null;
 
   private constructor(
@@ -108,6 +113,7 @@ export class GroupLogFile {
    * the returned promise settles when the entry is as durable as the fsync policy promises.
    */
   append(records: readonly GroupRecord[]): Promise<void> {
+    if (this.failure) throw this.failure;
     const entry = encodeGroupLogEntry(records);
     try {
       writeFully(this.fd, entry, this.size);
@@ -183,8 +189,9 @@ export class GroupLogFile {
         // A rewrite replaced this file meanwhile and already released these appends.
         closeSync(fd);
       } else if (error) {
-        this.logger.error({ err: error }, "fsync of the group log failed");
-        for (const waiter of covered) waiter.reject(error);
+        this.logger.error({ err: error }, "fsync of the group log failed; it takes no more writes until restart");
+        this.failure = error;
+        for (const waiter of [...covered, ...this.waiting.splice(0)]) waiter.reject(error);
       } else {
         for (const waiter of covered) waiter.resolve();
       }
