@@ -392,8 +392,14 @@ describe("topic deletion", () => {
       join: { protocols: [{ name: "range", metadata: subscription(["other"]) }] },
     });
 
+    await formGroup(coordinator, 1, {
+      groupId: "garbled",
+      join: { protocols: [{ name: "range", metadata: Buffer.from("not a subscription") }] },
+    });
+
     topics.partitions.delete("t");
     await coordinator.onTopicDeleted("t");
+    assert.equal(coordinator.describeGroups(["garbled"])[0]?.groupState, "Stable", "unreadable metadata: left alone");
     assert.equal(committedOffset(coordinator, 0, "reader"), -1);
     assert.equal(committedOffset(coordinator, 0, "archive"), -1);
     assert.equal(committedOffset(coordinator, 0, "archive", "other"), 1);
