@@ -76,7 +76,7 @@ function producePartition(
     (error: unknown) => {
       if (error instanceof StorageError) {
         broker.logger.error({ topic: topicName, partition: data.index, err: error }, "append failed");
-        return result(data.index, ErrorCode.KAFKA_STORAGE_ERROR, error.message);
+        return result(data.index, ErrorCode[error.code] ?? ErrorCode.KAFKA_STORAGE_ERROR, error.message);
       }
       broker.logger.warn({ topic: topicName, partition: data.index, err: error }, "produce rejected");
       return result(data.index, ErrorCode.CORRUPT_MESSAGE, (error as Error).message);

@@ -8,8 +8,11 @@ import {
 import { waitForAppend } from "../append-waiter.js";
 import type { BrokerContext } from "../broker-context.js";
 import type { PartitionLog } from "../storage/storage.js";
-import { checkLeaderEpoch } from "./leader-epoch.js";
 import { defineHandler } from "./handler.js";
+import { checkLeaderEpoch } from "./leader-epoch.js";
+
+/** Kafka answers a partition without data with empty records, never null; librdkafka needs that to see the end. */
+const EMPTY_RECORDS = Buffer.alloc(0);
 
 interface FetchPass {
   responses: FetchableTopicResponseInput[];
@@ -37,7 +40,7 @@ async function readPartitions(broker: BrokerContext, request: FetchRequest, vers
         logStartOffset,
         abortedTransactions: version >= 4 ? [] : null,
         preferredReadReplica: -1,
-        records: null,
+        records: EMPTY_RECORDS,
       });
       if (!log) {
         anyError = true;

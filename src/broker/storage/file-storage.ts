@@ -22,6 +22,7 @@ export interface FileStorageOptions extends StorageOptions {
 }
 
 const DEFAULT_INDEX_INTERVAL_BYTES = 4096;
+const PARTITION_DIRECTORY = /^[a-zA-Z0-9._-]+-\d+$/;
 
 /**
  * Opens the file engine on a data directory laid out as:
@@ -247,8 +248,10 @@ export class FileStorage implements Storage {
     for (const topic of this.topics.values()) {
       for (let partition = 0; partition < topic.partitionCount; partition++) known.add(`${topic.name}-${partition}`);
     }
+    // Only names shaped like a partition directory: the broker keeps other state beside them
+    // (meta.properties, the group log).
     for (const entry of readdirSync(this.options.dataDir)) {
-      if (!known.has(entry) && !entry.endsWith(".tmp")) {
+      if (!known.has(entry) && PARTITION_DIRECTORY.test(entry)) {
         this.logger.warn({ path: join(this.options.dataDir, entry) }, "data directory entry belongs to no topic");
       }
     }
