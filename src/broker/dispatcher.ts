@@ -4,9 +4,8 @@ import { encodeApiVersionsResponse } from "../protocol/generated/api-versions.js
 import { ProtocolError } from "../protocol/protocol-error.js";
 import type { Writer } from "../protocol/writer.js";
 import type { BrokerContext } from "./broker-context.js";
-import { CloseConnection, type ConnectionContext, type FrameHandler } from "./server/index.js";
 import { type AnyHandler, NO_RESPONSE, type RequestContext } from "./handlers/handler.js";
-
+import { CloseConnection, type ConnectionContext, type FrameHandler } from "./server/index.js";
 
 export interface SupportedApi {
   readonly apiKey: number;
