@@ -331,10 +331,15 @@ function emitRead(field, target, compactExpr, nullableExpr, msg) {
       lines.push(`  const n = compact ? ${count(true)} : ${count(false)};`);
     }
     const nullCheck = nullableExpr === "true" ? null : nullableExpr === "false" ? "true" : `!(${nullableExpr})`;
-    lines.push(`  if (n < 0) {`);
-    if (nullCheck) lines.push(`    if (${nullCheck}) throw nullNotAllowed("${msg}.${field.name}");`);
-    lines.push(`    ${target} = null as never;`);
-    lines.push(`  } else {`);
+    if (nullCheck === "true") {
+      lines.push(`  if (n < 0) throw nullNotAllowed("${msg}.${field.name}");`);
+      lines.push(`  {`);
+    } else {
+      lines.push(`  if (n < 0) {`);
+      if (nullCheck) lines.push(`    if (${nullCheck}) throw nullNotAllowed("${msg}.${field.name}");`);
+      lines.push(`    ${target} = null as never;`);
+      lines.push(`  } else {`);
+    }
     lines.push(`    const a = new Array(n);`);
     if (compactExpr === "true" || compactExpr === "false" || field.isStruct) {
       lines.push(`    ${loop(compactExpr === "true")}`);

@@ -3,7 +3,8 @@ import type { UnknownTaggedField } from "./reader.js";
 const TWO_POW_32 = 4294967296;
 /** Byte fields at least this large are referenced, not copied, in the output chunk list. */
 const ZERO_COPY_THRESHOLD = 1024;
-const INITIAL_SCRATCH = 4096;
+/** Just under Node's pooling threshold (half of Buffer.poolSize), so a small message allocates no ArrayBuffer. */
+const INITIAL_SCRATCH = 4095;
 
 /**
  * Writes Kafka primitives. Small values go into a growing scratch buffer; large byte fields

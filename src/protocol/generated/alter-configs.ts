@@ -44,10 +44,8 @@ export function decodeAlterConfigsResource(r: Reader, version: number): AlterCon
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("AlterConfigsResource.configs");
-      m.configs = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("AlterConfigsResource.configs");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeAlterConfigsRequestAlterableConfig(r, version);
       m.configs = a;
@@ -132,10 +130,8 @@ export function decodeAlterConfigsRequest(r: Reader, version: number): AlterConf
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("AlterConfigsRequest.resources");
-      m.resources = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("AlterConfigsRequest.resources");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeAlterConfigsResource(r, version);
       m.resources = a;
@@ -232,10 +228,8 @@ export function decodeAlterConfigsResponse(r: Reader, version: number): AlterCon
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("AlterConfigsResponse.responses");
-      m.responses = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("AlterConfigsResponse.responses");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeAlterConfigsResourceResponse(r, version);
       m.responses = a;

@@ -262,10 +262,8 @@ export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersio
   {
     const compact = version >= 3;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ApiVersionsResponse.apiKeys");
-      m.apiKeys = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ApiVersionsResponse.apiKeys");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeApiVersionsResponseApiVersion(r, version);
       m.apiKeys = a;
@@ -286,10 +284,8 @@ export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersio
           if (!(version >= 3)) return false;
           {
             const n = r.readCompactArrayLength(1);
-            if (n < 0) {
-              if (true) throw nullNotAllowed("ApiVersionsResponse.supportedFeatures");
-              m.supportedFeatures = null as never;
-            } else {
+            if (n < 0) throw nullNotAllowed("ApiVersionsResponse.supportedFeatures");
+            {
               const a = new Array(n);
               for (let i = 0; i < n; i++) a[i] = decodeApiVersionsResponseSupportedFeatureKey(r, version);
               m.supportedFeatures = a;
@@ -304,10 +300,8 @@ export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersio
           if (!(version >= 3)) return false;
           {
             const n = r.readCompactArrayLength(1);
-            if (n < 0) {
-              if (true) throw nullNotAllowed("ApiVersionsResponse.finalizedFeatures");
-              m.finalizedFeatures = null as never;
-            } else {
+            if (n < 0) throw nullNotAllowed("ApiVersionsResponse.finalizedFeatures");
+            {
               const a = new Array(n);
               for (let i = 0; i < n; i++) a[i] = decodeApiVersionsResponseFinalizedFeatureKey(r, version);
               m.finalizedFeatures = a;

@@ -33,10 +33,8 @@ export function decodeConsumerProtocolAssignmentTopicPartition(r: Reader, _versi
   m.topic = r.readString();
   {
     const n = r.readArrayLength(4);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ConsumerProtocolAssignmentTopicPartition.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ConsumerProtocolAssignmentTopicPartition.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = r.readInt32();
       m.partitions = a;
@@ -72,10 +70,8 @@ export function decodeConsumerProtocolAssignment(r: Reader, version: number): Co
   const m = {} as ConsumerProtocolAssignment;
   {
     const n = r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ConsumerProtocolAssignment.assignedPartitions");
-      m.assignedPartitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ConsumerProtocolAssignment.assignedPartitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeConsumerProtocolAssignmentTopicPartition(r, version);
       m.assignedPartitions = a;

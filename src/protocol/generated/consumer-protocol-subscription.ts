@@ -33,10 +33,8 @@ export function decodeConsumerProtocolSubscriptionTopicPartition(r: Reader, _ver
   m.topic = r.readString();
   {
     const n = r.readArrayLength(4);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ConsumerProtocolSubscriptionTopicPartition.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ConsumerProtocolSubscriptionTopicPartition.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = r.readInt32();
       m.partitions = a;
@@ -92,10 +90,8 @@ export function decodeConsumerProtocolSubscription(r: Reader, version: number): 
   const m = {} as ConsumerProtocolSubscription;
   {
     const n = r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ConsumerProtocolSubscription.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ConsumerProtocolSubscription.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = r.readString();
       m.topics = a;
@@ -105,10 +101,8 @@ export function decodeConsumerProtocolSubscription(r: Reader, version: number): 
   if (version >= 1) {
     {
       const n = r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("ConsumerProtocolSubscription.ownedPartitions");
-        m.ownedPartitions = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("ConsumerProtocolSubscription.ownedPartitions");
+      {
         const a = new Array(n);
         for (let i = 0; i < n; i++) a[i] = decodeConsumerProtocolSubscriptionTopicPartition(r, version);
         m.ownedPartitions = a;

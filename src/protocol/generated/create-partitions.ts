@@ -87,10 +87,8 @@ export function decodeCreatePartitionsAssignment(r: Reader, version: number): Cr
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("CreatePartitionsAssignment.brokerIds");
-      m.brokerIds = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("CreatePartitionsAssignment.brokerIds");
+    {
       const a = new Array(n);
       if (compact) for (let i = 0; i < n; i++) a[i] = r.readInt32();
       else for (let i = 0; i < n; i++) a[i] = r.readInt32();
@@ -141,10 +139,8 @@ export function decodeCreatePartitionsRequest(r: Reader, version: number): Creat
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("CreatePartitionsRequest.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("CreatePartitionsRequest.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeCreatePartitionsTopic(r, version);
       m.topics = a;
@@ -237,10 +233,8 @@ export function decodeCreatePartitionsResponse(r: Reader, version: number): Crea
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("CreatePartitionsResponse.results");
-      m.results = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("CreatePartitionsResponse.results");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeCreatePartitionsTopicResult(r, version);
       m.results = a;

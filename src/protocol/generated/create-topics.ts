@@ -54,10 +54,8 @@ export function decodeCreateTopicsRequestCreatableTopic(r: Reader, version: numb
   {
     const compact = version >= 5;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("CreateTopicsRequestCreatableTopic.assignments");
-      m.assignments = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("CreateTopicsRequestCreatableTopic.assignments");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeCreateTopicsRequestCreatableReplicaAssignment(r, version);
       m.assignments = a;
@@ -66,10 +64,8 @@ export function decodeCreateTopicsRequestCreatableTopic(r: Reader, version: numb
   {
     const compact = version >= 5;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("CreateTopicsRequestCreatableTopic.configs");
-      m.configs = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("CreateTopicsRequestCreatableTopic.configs");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeCreateTopicsRequestCreatableTopicConfig(r, version);
       m.configs = a;
@@ -116,10 +112,8 @@ export function decodeCreateTopicsRequestCreatableReplicaAssignment(r: Reader, v
   {
     const compact = version >= 5;
     const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("CreateTopicsRequestCreatableReplicaAssignment.brokerIds");
-      m.brokerIds = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("CreateTopicsRequestCreatableReplicaAssignment.brokerIds");
+    {
       const a = new Array(n);
       if (compact) for (let i = 0; i < n; i++) a[i] = r.readInt32();
       else for (let i = 0; i < n; i++) a[i] = r.readInt32();
@@ -211,10 +205,8 @@ export function decodeCreateTopicsRequest(r: Reader, version: number): CreateTop
   {
     const compact = version >= 5;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("CreateTopicsRequest.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("CreateTopicsRequest.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeCreateTopicsRequestCreatableTopic(r, version);
       m.topics = a;
@@ -438,10 +430,8 @@ export function decodeCreateTopicsResponse(r: Reader, version: number): CreateTo
   {
     const compact = version >= 5;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("CreateTopicsResponse.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("CreateTopicsResponse.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeCreateTopicsResponseCreatableTopicResult(r, version);
       m.topics = a;

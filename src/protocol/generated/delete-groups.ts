@@ -33,10 +33,8 @@ export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGro
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DeleteGroupsRequest.groupsNames");
-      m.groupsNames = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DeleteGroupsRequest.groupsNames");
+    {
       const a = new Array(n);
       if (compact) for (let i = 0; i < n; i++) a[i] = r.readCompactString();
       else for (let i = 0; i < n; i++) a[i] = r.readString();
@@ -123,10 +121,8 @@ export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGr
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DeleteGroupsResponse.results");
-      m.results = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DeleteGroupsResponse.results");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDeleteGroupsResponseDeletableGroupResult(r, version);
       m.results = a;

@@ -39,10 +39,8 @@ export function decodeDeleteRecordsTopic(r: Reader, version: number): DeleteReco
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DeleteRecordsTopic.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DeleteRecordsTopic.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsPartition(r, version);
       m.partitions = a;
@@ -126,10 +124,8 @@ export function decodeDeleteRecordsRequest(r: Reader, version: number): DeleteRe
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DeleteRecordsRequest.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DeleteRecordsRequest.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsTopic(r, version);
       m.topics = a;
@@ -178,10 +174,8 @@ export function decodeDeleteRecordsTopicResult(r: Reader, version: number): Dele
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DeleteRecordsTopicResult.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DeleteRecordsTopicResult.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsPartitionResult(r, version);
       m.partitions = a;
@@ -271,10 +265,8 @@ export function decodeDeleteRecordsResponse(r: Reader, version: number): DeleteR
   {
     const compact = version >= 2;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DeleteRecordsResponse.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DeleteRecordsResponse.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDeleteRecordsTopicResult(r, version);
       m.topics = a;

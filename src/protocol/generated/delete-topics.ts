@@ -81,10 +81,8 @@ export function decodeDeleteTopicsRequest(r: Reader, version: number): DeleteTop
     {
       const compact = version >= 4;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("DeleteTopicsRequest.topics");
-        m.topics = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("DeleteTopicsRequest.topics");
+      {
         const a = new Array(n);
         for (let i = 0; i < n; i++) a[i] = decodeDeleteTopicsRequestDeleteTopicState(r, version);
         m.topics = a;
@@ -95,10 +93,8 @@ export function decodeDeleteTopicsRequest(r: Reader, version: number): DeleteTop
     {
       const compact = version >= 4;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("DeleteTopicsRequest.topicNames");
-        m.topicNames = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("DeleteTopicsRequest.topicNames");
+      {
         const a = new Array(n);
         if (compact) for (let i = 0; i < n; i++) a[i] = r.readCompactString();
         else for (let i = 0; i < n; i++) a[i] = r.readString();
@@ -210,10 +206,8 @@ export function decodeDeleteTopicsResponse(r: Reader, version: number): DeleteTo
   {
     const compact = version >= 4;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DeleteTopicsResponse.responses");
-      m.responses = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DeleteTopicsResponse.responses");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDeleteTopicsResponseDeletableTopicResult(r, version);
       m.responses = a;

@@ -152,10 +152,8 @@ export function decodeDescribeClusterResponse(r: Reader, version: number): Descr
   m.controllerId = r.readInt32();
   {
     const n = r.readCompactArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DescribeClusterResponse.brokers");
-      m.brokers = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DescribeClusterResponse.brokers");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDescribeClusterBroker(r, version);
       m.brokers = a;

@@ -100,10 +100,8 @@ export function decodeDescribeConfigsRequest(r: Reader, version: number): Descri
   {
     const compact = version >= 4;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DescribeConfigsRequest.resources");
-      m.resources = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DescribeConfigsRequest.resources");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsResource(r, version);
       m.resources = a;
@@ -172,10 +170,8 @@ export function decodeDescribeConfigsResult(r: Reader, version: number): Describ
   {
     const compact = version >= 4;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DescribeConfigsResult.configs");
-      m.configs = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DescribeConfigsResult.configs");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsResourceResult(r, version);
       m.configs = a;
@@ -271,10 +267,8 @@ export function decodeDescribeConfigsResourceResult(r: Reader, version: number):
     {
       const compact = version >= 4;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("DescribeConfigsResourceResult.synonyms");
-        m.synonyms = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("DescribeConfigsResourceResult.synonyms");
+      {
         const a = new Array(n);
         for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsSynonym(r, version);
         m.synonyms = a;
@@ -372,10 +366,8 @@ export function decodeDescribeConfigsResponse(r: Reader, version: number): Descr
   {
     const compact = version >= 4;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DescribeConfigsResponse.results");
-      m.results = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DescribeConfigsResponse.results");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDescribeConfigsResult(r, version);
       m.results = a;

@@ -39,10 +39,8 @@ export function decodeDescribeGroupsRequest(r: Reader, version: number): Describ
   {
     const compact = version >= 5;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DescribeGroupsRequest.groups");
-      m.groups = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DescribeGroupsRequest.groups");
+    {
       const a = new Array(n);
       if (compact) for (let i = 0; i < n; i++) a[i] = r.readCompactString();
       else for (let i = 0; i < n; i++) a[i] = r.readString();
@@ -123,10 +121,8 @@ export function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: n
   {
     const compact = version >= 5;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DescribeGroupsResponseDescribedGroup.members");
-      m.members = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DescribeGroupsResponseDescribedGroup.members");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDescribeGroupsResponseDescribedGroupMember(r, version);
       m.members = a;
@@ -248,10 +244,8 @@ export function decodeDescribeGroupsResponse(r: Reader, version: number): Descri
   {
     const compact = version >= 5;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("DescribeGroupsResponse.groups");
-      m.groups = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("DescribeGroupsResponse.groups");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeDescribeGroupsResponseDescribedGroup(r, version);
       m.groups = a;

@@ -39,10 +39,8 @@ export function decodeFetchTopic(r: Reader, version: number): FetchTopic {
   {
     const compact = version >= 12;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("FetchTopic.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("FetchTopic.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeFetchPartition(r, version);
       m.partitions = a;
@@ -160,10 +158,8 @@ export function decodeFetchRequestForgottenTopic(r: Reader, version: number): Fe
   {
     const compact = version >= 12;
     const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("FetchRequestForgottenTopic.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("FetchRequestForgottenTopic.partitions");
+    {
       const a = new Array(n);
       if (compact) for (let i = 0; i < n; i++) a[i] = r.readInt32();
       else for (let i = 0; i < n; i++) a[i] = r.readInt32();
@@ -284,10 +280,8 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
   {
     const compact = version >= 12;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("FetchRequest.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("FetchRequest.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeFetchTopic(r, version);
       m.topics = a;
@@ -297,10 +291,8 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
     {
       const compact = version >= 12;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("FetchRequest.forgottenTopicsData");
-        m.forgottenTopicsData = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("FetchRequest.forgottenTopicsData");
+      {
         const a = new Array(n);
         for (let i = 0; i < n; i++) a[i] = decodeFetchRequestForgottenTopic(r, version);
         m.forgottenTopicsData = a;
@@ -363,10 +355,8 @@ export function decodeFetchableTopicResponse(r: Reader, version: number): Fetcha
   {
     const compact = version >= 12;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("FetchableTopicResponse.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("FetchableTopicResponse.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeFetchResponsePartitionData(r, version);
       m.partitions = a;
@@ -720,10 +710,8 @@ export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
   {
     const compact = version >= 12;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("FetchResponse.responses");
-      m.responses = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("FetchResponse.responses");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeFetchableTopicResponse(r, version);
       m.responses = a;

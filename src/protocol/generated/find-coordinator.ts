@@ -55,10 +55,8 @@ export function decodeFindCoordinatorRequest(r: Reader, version: number): FindCo
     {
       const compact = version >= 3;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("FindCoordinatorRequest.coordinatorKeys");
-        m.coordinatorKeys = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("FindCoordinatorRequest.coordinatorKeys");
+      {
         const a = new Array(n);
         if (compact) for (let i = 0; i < n; i++) a[i] = r.readCompactString();
         else for (let i = 0; i < n; i++) a[i] = r.readString();
@@ -217,10 +215,8 @@ export function decodeFindCoordinatorResponse(r: Reader, version: number): FindC
     {
       const compact = version >= 3;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("FindCoordinatorResponse.coordinators");
-        m.coordinators = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("FindCoordinatorResponse.coordinators");
+      {
         const a = new Array(n);
         for (let i = 0; i < n; i++) a[i] = decodeFindCoordinatorResponseCoordinator(r, version);
         m.coordinators = a;

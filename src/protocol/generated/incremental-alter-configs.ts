@@ -44,10 +44,8 @@ export function decodeIncrementalAlterConfigsRequestAlterConfigsResource(r: Read
   {
     const compact = version >= 1;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("IncrementalAlterConfigsRequestAlterConfigsResource.configs");
-      m.configs = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("IncrementalAlterConfigsRequestAlterConfigsResource.configs");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeIncrementalAlterConfigsRequestAlterableConfig(r, version);
       m.configs = a;
@@ -137,10 +135,8 @@ export function decodeIncrementalAlterConfigsRequest(r: Reader, version: number)
   {
     const compact = version >= 1;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("IncrementalAlterConfigsRequest.resources");
-      m.resources = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("IncrementalAlterConfigsRequest.resources");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeIncrementalAlterConfigsRequestAlterConfigsResource(r, version);
       m.resources = a;
@@ -237,10 +233,8 @@ export function decodeIncrementalAlterConfigsResponse(r: Reader, version: number
   {
     const compact = version >= 1;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("IncrementalAlterConfigsResponse.responses");
-      m.responses = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("IncrementalAlterConfigsResponse.responses");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeIncrementalAlterConfigsResponseAlterConfigsResourceResponse(r, version);
       m.responses = a;

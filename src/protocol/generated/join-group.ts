@@ -122,10 +122,8 @@ export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupReq
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("JoinGroupRequest.protocols");
-      m.protocols = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("JoinGroupRequest.protocols");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeJoinGroupRequestProtocol(r, version);
       m.protocols = a;
@@ -276,10 +274,8 @@ export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupRe
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("JoinGroupResponse.members");
-      m.members = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("JoinGroupResponse.members");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeJoinGroupResponseMember(r, version);
       m.members = a;

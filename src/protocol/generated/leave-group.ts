@@ -101,10 +101,8 @@ export function decodeLeaveGroupRequest(r: Reader, version: number): LeaveGroupR
     {
       const compact = version >= 4;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("LeaveGroupRequest.members");
-        m.members = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("LeaveGroupRequest.members");
+      {
         const a = new Array(n);
         for (let i = 0; i < n; i++) a[i] = decodeLeaveGroupRequestMemberIdentity(r, version);
         m.members = a;
@@ -208,10 +206,8 @@ export function decodeLeaveGroupResponse(r: Reader, version: number): LeaveGroup
     {
       const compact = version >= 4;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("LeaveGroupResponse.members");
-        m.members = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("LeaveGroupResponse.members");
+      {
         const a = new Array(n);
         for (let i = 0; i < n; i++) a[i] = decodeLeaveGroupResponseMemberResponse(r, version);
         m.members = a;

@@ -43,10 +43,8 @@ export function decodeListGroupsRequest(r: Reader, version: number): ListGroupsR
     {
       const compact = version >= 3;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("ListGroupsRequest.statesFilter");
-        m.statesFilter = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("ListGroupsRequest.statesFilter");
+      {
         const a = new Array(n);
         if (compact) for (let i = 0; i < n; i++) a[i] = r.readCompactString();
         else for (let i = 0; i < n; i++) a[i] = r.readString();
@@ -58,10 +56,8 @@ export function decodeListGroupsRequest(r: Reader, version: number): ListGroupsR
     {
       const compact = version >= 3;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("ListGroupsRequest.typesFilter");
-        m.typesFilter = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("ListGroupsRequest.typesFilter");
+      {
         const a = new Array(n);
         if (compact) for (let i = 0; i < n; i++) a[i] = r.readCompactString();
         else for (let i = 0; i < n; i++) a[i] = r.readString();
@@ -179,10 +175,8 @@ export function decodeListGroupsResponse(r: Reader, version: number): ListGroups
   {
     const compact = version >= 3;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ListGroupsResponse.groups");
-      m.groups = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ListGroupsResponse.groups");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeListGroupsResponseListedGroup(r, version);
       m.groups = a;

@@ -39,10 +39,8 @@ export function decodeListOffsetsTopic(r: Reader, version: number): ListOffsetsT
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ListOffsetsTopic.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ListOffsetsTopic.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeListOffsetsPartition(r, version);
       m.partitions = a;
@@ -154,10 +152,8 @@ export function decodeListOffsetsRequest(r: Reader, version: number): ListOffset
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ListOffsetsRequest.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ListOffsetsRequest.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeListOffsetsTopic(r, version);
       m.topics = a;
@@ -205,10 +201,8 @@ export function decodeListOffsetsTopicResponse(r: Reader, version: number): List
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ListOffsetsTopicResponse.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ListOffsetsTopicResponse.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeListOffsetsPartitionResponse(r, version);
       m.partitions = a;
@@ -281,10 +275,8 @@ export function decodeListOffsetsPartitionResponse(r: Reader, version: number): 
     {
       const compact = version >= 6;
       const n = compact ? r.readCompactArrayLength(8) : r.readArrayLength(8);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("ListOffsetsPartitionResponse.oldStyleOffsets");
-        m.oldStyleOffsets = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("ListOffsetsPartitionResponse.oldStyleOffsets");
+      {
         const a = new Array(n);
         if (compact) for (let i = 0; i < n; i++) a[i] = r.readInt64();
         else for (let i = 0; i < n; i++) a[i] = r.readInt64();
@@ -346,10 +338,8 @@ export function decodeListOffsetsResponse(r: Reader, version: number): ListOffse
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ListOffsetsResponse.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ListOffsetsResponse.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeListOffsetsTopicResponse(r, version);
       m.topics = a;

@@ -237,10 +237,8 @@ export function decodeMetadataResponseTopic(r: Reader, version: number): Metadat
   {
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("MetadataResponseTopic.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("MetadataResponseTopic.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeMetadataResponsePartition(r, version);
       m.partitions = a;
@@ -321,10 +319,8 @@ export function decodeMetadataResponsePartition(r: Reader, version: number): Met
   {
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("MetadataResponsePartition.replicaNodes");
-      m.replicaNodes = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("MetadataResponsePartition.replicaNodes");
+    {
       const a = new Array(n);
       if (compact) for (let i = 0; i < n; i++) a[i] = r.readInt32();
       else for (let i = 0; i < n; i++) a[i] = r.readInt32();
@@ -334,10 +330,8 @@ export function decodeMetadataResponsePartition(r: Reader, version: number): Met
   {
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("MetadataResponsePartition.isrNodes");
-      m.isrNodes = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("MetadataResponsePartition.isrNodes");
+    {
       const a = new Array(n);
       if (compact) for (let i = 0; i < n; i++) a[i] = r.readInt32();
       else for (let i = 0; i < n; i++) a[i] = r.readInt32();
@@ -348,10 +342,8 @@ export function decodeMetadataResponsePartition(r: Reader, version: number): Met
     {
       const compact = version >= 9;
       const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("MetadataResponsePartition.offlineReplicas");
-        m.offlineReplicas = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("MetadataResponsePartition.offlineReplicas");
+      {
         const a = new Array(n);
         if (compact) for (let i = 0; i < n; i++) a[i] = r.readInt32();
         else for (let i = 0; i < n; i++) a[i] = r.readInt32();
@@ -428,10 +420,8 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
   {
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("MetadataResponse.brokers");
-      m.brokers = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("MetadataResponse.brokers");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeMetadataResponseBroker(r, version);
       m.brokers = a;
@@ -446,10 +436,8 @@ export function decodeMetadataResponse(r: Reader, version: number): MetadataResp
   {
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("MetadataResponse.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("MetadataResponse.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeMetadataResponseTopic(r, version);
       m.topics = a;

@@ -39,10 +39,8 @@ export function decodeOffsetCommitRequestTopic(r: Reader, version: number): Offs
   {
     const compact = version >= 8;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetCommitRequestTopic.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetCommitRequestTopic.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitRequestPartition(r, version);
       m.partitions = a;
@@ -189,10 +187,8 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
   {
     const compact = version >= 8;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetCommitRequest.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetCommitRequest.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitRequestTopic(r, version);
       m.topics = a;
@@ -240,10 +236,8 @@ export function decodeOffsetCommitResponseTopic(r: Reader, version: number): Off
   {
     const compact = version >= 8;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetCommitResponseTopic.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetCommitResponseTopic.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitResponsePartition(r, version);
       m.partitions = a;
@@ -332,10 +326,8 @@ export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCo
   {
     const compact = version >= 8;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetCommitResponse.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetCommitResponse.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetCommitResponseTopic(r, version);
       m.topics = a;

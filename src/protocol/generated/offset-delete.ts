@@ -33,10 +33,8 @@ export function decodeOffsetDeleteRequestTopic(r: Reader, version: number): Offs
   m.name = r.readString();
   {
     const n = r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetDeleteRequestTopic.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetDeleteRequestTopic.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteRequestPartition(r, version);
       m.partitions = a;
@@ -98,10 +96,8 @@ export function decodeOffsetDeleteRequest(r: Reader, version: number): OffsetDel
   m.groupId = r.readString();
   {
     const n = r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetDeleteRequest.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetDeleteRequest.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteRequestTopic(r, version);
       m.topics = a;
@@ -139,10 +135,8 @@ export function decodeOffsetDeleteResponseTopic(r: Reader, version: number): Off
   m.name = r.readString();
   {
     const n = r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetDeleteResponseTopic.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetDeleteResponseTopic.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteResponsePartition(r, version);
       m.partitions = a;
@@ -213,10 +207,8 @@ export function decodeOffsetDeleteResponse(r: Reader, version: number): OffsetDe
   m.throttleTimeMs = r.readInt32();
   {
     const n = r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetDeleteResponse.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetDeleteResponse.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetDeleteResponseTopic(r, version);
       m.topics = a;

@@ -39,10 +39,8 @@ export function decodeOffsetFetchRequestTopic(r: Reader, version: number): Offse
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(4) : r.readArrayLength(4);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetFetchRequestTopic.partitionIndexes");
-      m.partitionIndexes = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetFetchRequestTopic.partitionIndexes");
+    {
       const a = new Array(n);
       if (compact) for (let i = 0; i < n; i++) a[i] = r.readInt32();
       else for (let i = 0; i < n; i++) a[i] = r.readInt32();
@@ -132,10 +130,8 @@ export function decodeOffsetFetchRequestTopics(r: Reader, _version: number): Off
   m.name = r.readCompactString();
   {
     const n = r.readCompactArrayLength(4);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetFetchRequestTopics.partitionIndexes");
-      m.partitionIndexes = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetFetchRequestTopics.partitionIndexes");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = r.readInt32();
       m.partitionIndexes = a;
@@ -215,10 +211,8 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
     {
       const compact = version >= 6;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("OffsetFetchRequest.groups");
-        m.groups = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("OffsetFetchRequest.groups");
+      {
         const a = new Array(n);
         for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchRequestGroup(r, version);
         m.groups = a;
@@ -270,10 +264,8 @@ export function decodeOffsetFetchResponseTopic(r: Reader, version: number): Offs
   {
     const compact = version >= 6;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetFetchResponseTopic.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetFetchResponseTopic.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponsePartition(r, version);
       m.partitions = a;
@@ -379,10 +371,8 @@ export function decodeOffsetFetchResponseGroup(r: Reader, version: number): Offs
   m.groupId = r.readCompactString();
   {
     const n = r.readCompactArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetFetchResponseGroup.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetFetchResponseGroup.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponseTopics(r, version);
       m.topics = a;
@@ -426,10 +416,8 @@ export function decodeOffsetFetchResponseTopics(r: Reader, version: number): Off
   m.name = r.readCompactString();
   {
     const n = r.readCompactArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetFetchResponseTopics.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetFetchResponseTopics.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponsePartitions(r, version);
       m.partitions = a;
@@ -543,10 +531,8 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
     {
       const compact = version >= 6;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("OffsetFetchResponse.topics");
-        m.topics = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("OffsetFetchResponse.topics");
+      {
         const a = new Array(n);
         for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponseTopic(r, version);
         m.topics = a;
@@ -560,10 +546,8 @@ export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFet
     {
       const compact = version >= 6;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("OffsetFetchResponse.groups");
-        m.groups = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("OffsetFetchResponse.groups");
+      {
         const a = new Array(n);
         for (let i = 0; i < n; i++) a[i] = decodeOffsetFetchResponseGroup(r, version);
         m.groups = a;

@@ -39,10 +39,8 @@ export function decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: Reader,
   {
     const compact = version >= 4;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetForLeaderEpochRequestOffsetForLeaderTopic.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetForLeaderEpochRequestOffsetForLeaderTopic.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(r, version);
       m.partitions = a;
@@ -140,10 +138,8 @@ export function decodeOffsetForLeaderEpochRequest(r: Reader, version: number): O
   {
     const compact = version >= 4;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetForLeaderEpochRequest.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetForLeaderEpochRequest.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r, version);
       m.topics = a;
@@ -191,10 +187,8 @@ export function decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r: 
   {
     const compact = version >= 4;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult.partitions");
-      m.partitions = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult.partitions");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetForLeaderEpochResponseEpochEndOffset(r, version);
       m.partitions = a;
@@ -297,10 +291,8 @@ export function decodeOffsetForLeaderEpochResponse(r: Reader, version: number): 
   {
     const compact = version >= 4;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("OffsetForLeaderEpochResponse.topics");
-      m.topics = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("OffsetForLeaderEpochResponse.topics");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(r, version);
       m.topics = a;

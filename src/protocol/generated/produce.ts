@@ -39,10 +39,8 @@ export function decodeProduceRequestTopicProduceData(r: Reader, version: number)
   {
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ProduceRequestTopicProduceData.partitionData");
-      m.partitionData = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ProduceRequestTopicProduceData.partitionData");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeProduceRequestPartitionProduceData(r, version);
       m.partitionData = a;
@@ -142,10 +140,8 @@ export function decodeProduceRequest(r: Reader, version: number): ProduceRequest
   {
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ProduceRequest.topicData");
-      m.topicData = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ProduceRequest.topicData");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeProduceRequestTopicProduceData(r, version);
       m.topicData = a;
@@ -193,10 +189,8 @@ export function decodeProduceResponseTopicProduceResponse(r: Reader, version: nu
   {
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ProduceResponseTopicProduceResponse.partitionResponses");
-      m.partitionResponses = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ProduceResponseTopicProduceResponse.partitionResponses");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeProduceResponsePartitionProduceResponse(r, version);
       m.partitionResponses = a;
@@ -281,10 +275,8 @@ export function decodeProduceResponsePartitionProduceResponse(r: Reader, version
     {
       const compact = version >= 9;
       const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-      if (n < 0) {
-        if (true) throw nullNotAllowed("ProduceResponsePartitionProduceResponse.recordErrors");
-        m.recordErrors = null as never;
-      } else {
+      if (n < 0) throw nullNotAllowed("ProduceResponsePartitionProduceResponse.recordErrors");
+      {
         const a = new Array(n);
         for (let i = 0; i < n; i++) a[i] = decodeProduceResponseBatchIndexAndErrorMessage(r, version);
         m.recordErrors = a;
@@ -374,10 +366,8 @@ export function decodeProduceResponse(r: Reader, version: number): ProduceRespon
   {
     const compact = version >= 9;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("ProduceResponse.responses");
-      m.responses = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("ProduceResponse.responses");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeProduceResponseTopicProduceResponse(r, version);
       m.responses = a;

@@ -57,10 +57,8 @@ export function decodeSaslHandshakeResponse(r: Reader, _version: number): SaslHa
   m.errorCode = r.readInt16();
   {
     const n = r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("SaslHandshakeResponse.mechanisms");
-      m.mechanisms = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("SaslHandshakeResponse.mechanisms");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = r.readString();
       m.mechanisms = a;

@@ -120,10 +120,8 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
   {
     const compact = version >= 4;
     const n = compact ? r.readCompactArrayLength(1) : r.readArrayLength(1);
-    if (n < 0) {
-      if (true) throw nullNotAllowed("SyncGroupRequest.assignments");
-      m.assignments = null as never;
-    } else {
+    if (n < 0) throw nullNotAllowed("SyncGroupRequest.assignments");
+    {
       const a = new Array(n);
       for (let i = 0; i < n; i++) a[i] = decodeSyncGroupRequestAssignment(r, version);
       m.assignments = a;
