@@ -98,6 +98,13 @@ export class Broker implements BrokerContext {
     return this.shutdownController.signal;
   }
 
+  /** Where the broker listens (the bound port, even when another one is advertised). */
+  get listenAddress(): { host: string; port: number } {
+    const address = this.server.address;
+    if (!address) throw new Error("the broker is not listening");
+    return { host: address.host, port: address.port };
+  }
+
   /** "host:port" for clients' bootstrap.servers. */
   get bootstrap(): string {
     return `${this.config.advertisedHost}:${this.config.advertisedPort}`;

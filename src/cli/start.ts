@@ -88,8 +88,11 @@ export function startCommand(program: Command): void {
         throw error;
       }
       const ms = Math.round(performance.now() - startedAt);
+      const bound = broker.listenAddress;
+      const listening = `${bound.host}:${bound.port}`;
+      const advertised = listening === broker.bootstrap ? "" : `, advertised as ${broker.bootstrap}`;
       process.stdout.write(
-        `brook broker listening on ${broker.bootstrap} (started in ${ms} ms)\n` +
+        `brook broker listening on ${listening}${advertised} (started in ${ms} ms)\n` +
           `data: ${dataDir ?? "in memory"}${dataDir ? `, fsync ${describeFsync(options.fsync)}` : ""}\n`,
       );
 
