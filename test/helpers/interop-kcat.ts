@@ -1,0 +1,136 @@
+// kcat (librdkafka 2.0.2) as a producer, consumer and metadata client for interop tests.
+import assert from "node:assert/strict";
+import type { ConsumedMessage, HeaderPair, Message } from "./interop-messages.js";
+import { runProgram } from "./interop-process.js";
+import { hasProgram } from "./requirements.js";
+
+export const KCAT = "kcat";
+export const hasKcat = () => hasProgram(KCAT, ["-V"]);
+
+export type Compression = "gzip" | "snappy" | "lz4" | "zstd";
+
+export interface KcatProduceOptions {
+  compression?: Compression;
+  /** Produce everything to this partition; default: partition by key. */
+  partition?: number;
+  /** More librdkafka properties (-X). */
+  config?: Record<string, string>;
+}
+
+function configArgs(config: Record<string, string> = {}): string[] {
+  return Object.entries(config).flatMap(([name, value]) => ["-X", `${name}=${value}`]);
+}
+
+/**
+ * Produces keyed messages, one line each ("key<TAB>value"), and resolves once kcat exits,
+ * which it does after every message is acknowledged (it exits non-zero if one failed). Keys
+ * are partitioned like the Java client does (murmur2_random), not by librdkafka's default
+ * CRC-32, so the test can predict where each key lands. kcat gives every message the same
+ * headers (-H), so the messages must all have the same ones.
+ */
+export async function kcatProduce(
+  bootstrap: string,
+  topic: string,
+  messages: readonly Message[],
+  options: KcatProduceOptions = {},
+): Promise<void> {
+  const args = ["-b", bootstrap, "-P", "-t", topic, "-K", "\t", "-X", "partitioner=murmur2_random"];
+  const headers = messages[0]?.headers ?? [];
+  for (const message of messages)
+    assert.deepEqual(message.headers, headers, "kcat sends the same headers with every message");
+  for (const [key, value] of headers) args.push("-H", `${key}=${value}`);
+  if (options.compression) args.push("-z", options.compression);
+  if (options.partition !== undefined) args.push("-p", String(options.partition));
+  args.push(...configArgs({ acks: "all", ...options.config }));
+  const input = messages.map((m) => `${m.key ?? ""}\t${m.value ?? ""}\n`).join("");
+  await runProgram(KCAT, args, { input });
+}
+
+export interface KcatConsumeOptions {
+  /** kcat's -o: "beginning" (default), an absolute offset, "s@<ms>"... */
+  offset?: string;
+  /** Only this partition; default all. */
+  partition?: number;
+  config?: Record<string, string>;
+}
+
+// Tab-separated: partition, offset, timestamp, key length (-1 = null), key, value length, value, headers.
+const FORMAT = "%p\\t%o\\t%T\\t%K\\t%k\\t%S\\t%s\\t%h\\n";
+
+/** Reads a topic from the given offset to its end (-e) and returns the messages in the order kcat printed them. */
+export async function kcatConsume(
+  bootstrap: string,
+  topic: string,
+  options: KcatConsumeOptions = {},
+): Promise<ConsumedMessage[]> {
+  const args = ["-b", bootstrap, "-C", "-t", topic, "-e", "-q", "-f", FORMAT, "-o", options.offset ?? "beginning"];
+  if (options.partition !== undefined) args.push("-p", String(options.partition));
+  args.push(...configArgs(options.config));
+  const { stdout } = await runProgram(KCAT, args);
+  return stdout
+    .split("\n")
+    .slice(0, -1)
+    .map((line) => parseConsumedLine(line));
+}
+
+function parseConsumedLine(line: string): ConsumedMessage {
+  const fields = line.split("\t");
+  if (fields.length !== 8) throw new Error(`unexpected kcat output line: ${JSON.stringify(line)}`);
+  const [partition, offset, timestamp, keyLength, key, valueLength, value, headers] = fields as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  return {
+    partition: Number(partition),
+    offset: Number(offset),
+    timestamp: Number(timestamp),
+    key: keyLength === "-1" ? null : key,
+    value: valueLength === "-1" ? null : value,
+    headers: headers === "" ? [] : headers.split(",").map((pair) => splitHeader(pair)),
+  };
+}
+
+function splitHeader(pair: string): HeaderPair {
+  const at = pair.indexOf("=");
+  return at < 0 ? [pair, ""] : [pair.slice(0, at), pair.slice(at + 1)];
+}
+
+export interface KcatMetadata {
+  brokers: { id: number; name: string }[];
+  topics: {
+    topic: string;
+    error?: string;
+    partitions: { partition: number; leader: number; replicas: { id: number }[]; isrs: { id: number }[] }[];
+  }[];
+}
+
+/** `kcat -L -J`: the cluster as librdkafka sees it. */
+export async function kcatMetadata(
+  bootstrap: string,
+  topic?: string,
+  config?: Record<string, string>,
+): Promise<KcatMetadata> {
+  const args = ["-b", bootstrap, "-L", "-J", ...configArgs(config)];
+  if (topic !== undefined) args.push("-t", topic);
+  const { stdout } = await runProgram(KCAT, args);
+  return JSON.parse(stdout) as KcatMetadata;
+}
+
+/** `kcat -Q`: the offset ListOffsets gives for a timestamp (or -1 latest, -2 earliest). */
+export async function kcatOffsetForTime(
+  bootstrap: string,
+  topic: string,
+  partition: number,
+  timestamp: number,
+): Promise<number> {
+  const { stdout } = await runProgram(KCAT, ["-b", bootstrap, "-Q", "-t", `${topic}:${partition}:${timestamp}`]);
+  const match = /\[(\d+)\]\s+offset\s+(-?\d+)/.exec(stdout);
+  if (!match || Number(match[1]) !== partition) throw new Error(`unexpected kcat -Q output: ${stdout}`);
+  return Number(match[2]);
+}
