@@ -9,6 +9,7 @@ import { FileGroupStore } from "./group/file-group-store.js";
 import { MemoryGroupStore } from "./group/group-store.js";
 import { HANDLERS } from "./handlers/index.js";
 import { ProducerStateManager } from "./producer-state.js";
+import { restoreProducerStates } from "./producer-state-recovery.js";
 import { KafkaServer } from "./server/index.js";
 import { createMemoryStorage, type FsyncPolicy, openFileStorage, type Storage } from "./storage/index.js";
 import { TopicManager } from "./topic-manager.js";
@@ -150,6 +151,7 @@ export class Broker implements BrokerContext {
     await groups.start();
     const broker = new Broker(config, logger, storage, topics, groups, options);
     try {
+      await restoreProducerStates(topics.all(), broker.producers);
       const address = await broker.server.listen({ host, port: pending.port });
       if (options.advertisedPort === undefined) (config as { advertisedPort: number }).advertisedPort = address.port;
     } catch (error) {

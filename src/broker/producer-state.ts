@@ -24,6 +24,13 @@ export type SequenceCheck =
 /** The sequence number that follows `sequence`; sequences wrap from INT32_MAX to 0. */
 const nextSequence = (sequence: number) => (sequence === INT32_MAX ? 0 : sequence + 1);
 
+/** The sequence number of a batch's last record. */
+const lastSequenceOf = (firstSequence: number, recordCount: number) =>
+  (firstSequence + recordCount - 1) % (INT32_MAX + 1);
+
+const stateKey = (producerId: number, topic: string, partition: number) =>
+  `${producerId}\u0000${topic}\u0000${partition}`;
+
 /**
  * Idempotent-producer bookkeeping: for each producer id and partition, the epoch and the
  * sequence ranges of the last batches appended. A retried batch is recognised and answered
@@ -53,8 +60,8 @@ export class ProducerStateManager {
     firstSequence: number,
     recordCount: number,
   ): SequenceCheck {
-    const key = `${producerId}\u0000${topic}\u0000${partition}`;
-    const lastSequence = (firstSequence + recordCount - 1) % (INT32_MAX + 1);
+    const key = stateKey(producerId, topic, partition);
+    const lastSequence = lastSequenceOf(firstSequence, recordCount);
     let state = this.states.get(key);
     if (state && epoch < state.epoch) return { kind: "error", errorCode: ErrorCode.INVALID_PRODUCER_EPOCH };
     if (state && epoch > state.epoch) {
@@ -80,6 +87,32 @@ export class ProducerStateManager {
         this.states.set(key, target);
       },
     };
+  }
+
+  /**
+   * Re-learns a batch that an earlier run appended, read back from the log at startup (oldest
+   * first): a producer that outlived a crash retries the batches it saw no answer for, and
+   * those already written must get their offsets back instead of being written twice.
+   */
+  restore(
+    topic: string,
+    partition: number,
+    batch: { producerId: number; epoch: number; firstSequence: number; recordCount: number; baseOffset: number },
+  ): void {
+    const key = stateKey(batch.producerId, topic, partition);
+    let state = this.states.get(key);
+    // A log holds a producer's epochs in increasing order: an older one here is not its state.
+    if (state && batch.epoch < state.epoch) return;
+    if (!state || batch.epoch > state.epoch) {
+      state = { epoch: batch.epoch, batches: [] };
+      this.states.set(key, state);
+    }
+    state.batches.push({
+      firstSequence: batch.firstSequence,
+      lastSequence: lastSequenceOf(batch.firstSequence, batch.recordCount),
+      baseOffset: Promise.resolve(batch.baseOffset),
+    });
+    if (state.batches.length > REMEMBERED_BATCHES) state.batches.shift();
   }
 
   /** Forgets the state of a deleted topic's partitions. */

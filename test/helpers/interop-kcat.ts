@@ -1,5 +1,6 @@
 // kcat (librdkafka 2.0.2) as a producer, consumer and metadata client for interop tests.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import type { ConsumedMessage, HeaderPair, Message } from "./interop-messages.js";
 import { runProgram } from "./interop-process.js";
 import { hasProgram } from "./requirements.js";
@@ -15,6 +16,11 @@ export interface KcatProduceOptions {
   partition?: number;
   /** More librdkafka properties (-X). */
   config?: Record<string, string>;
+}
+
+/** What kcat -P -K '\t' reads: one "key<TAB>value" line per message. */
+function asLines(messages: readonly Message[]): string {
+  return messages.map((m) => `${m.key ?? ""}\t${m.value ?? ""}\n`).join("");
 }
 
 function configArgs(config: Record<string, string> = {}): string[] {
@@ -42,8 +48,7 @@ export async function kcatProduce(
   if (options.compression) args.push("-z", options.compression);
   if (options.partition !== undefined) args.push("-p", String(options.partition));
   args.push(...configArgs({ acks: "all", ...options.config }));
-  const input = messages.map((m) => `${m.key ?? ""}\t${m.value ?? ""}\n`).join("");
-  await runProgram(KCAT, args, { input });
+  await runProgram(KCAT, args, { input: asLines(messages) });
 }
 
 export interface KcatConsumeOptions {
@@ -51,6 +56,8 @@ export interface KcatConsumeOptions {
   offset?: string;
   /** Only this partition; default all. */
   partition?: number;
+  /** Wait for this many messages (-c), however long they take, instead of stopping at the end (-e). */
+  count?: number;
   config?: Record<string, string>;
 }
 
@@ -63,7 +70,8 @@ export async function kcatConsume(
   topic: string,
   options: KcatConsumeOptions = {},
 ): Promise<ConsumedMessage[]> {
-  const args = ["-b", bootstrap, "-C", "-t", topic, "-e", "-q", "-f", FORMAT, "-o", options.offset ?? "beginning"];
+  const stop = options.count === undefined ? ["-e"] : ["-c", String(options.count)];
+  const args = ["-b", bootstrap, "-C", "-t", topic, ...stop, "-q", "-f", FORMAT, "-o", options.offset ?? "beginning"];
   if (options.partition !== undefined) args.push("-p", String(options.partition));
   args.push(...configArgs(options.config));
   const { stdout } = await runProgram(KCAT, args);
@@ -133,4 +141,42 @@ export async function kcatOffsetForTime(
   const match = /\[(\d+)\]\s+offset\s+(-?\d+)/.exec(stdout);
   if (!match || Number(match[1]) !== partition) throw new Error(`unexpected kcat -Q output: ${stdout}`);
   return Number(match[2]);
+}
+
+export interface KcatProducer {
+  /** Queues messages on kcat's stdin, keyed lines as kcatProduce writes them. */
+  write(messages: readonly Message[]): void;
+  /** Closes stdin and resolves once kcat has delivered everything and exited with status 0. */
+  finish(): Promise<void>;
+  /** Kills kcat if it still runs (SIGKILL: kcat answers SIGTERM by waiting for its deliveries). */
+  kill(): void;
+}
+
+/**
+ * A kcat producer that keeps running while the test feeds it, e.g. across a broker restart.
+ * -E keeps it alive while the broker is down: librdkafka retries until message.timeout.ms.
+ */
+export function startKcatProducer(bootstrap: string, topic: string, config: Record<string, string> = {}): KcatProducer {
+  const args = ["-b", bootstrap, "-P", "-E", "-t", topic, "-K", "\t", ...configArgs({ acks: "all", ...config })];
+  const child = spawn(KCAT, args, { stdio: ["pipe", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  // Writes to a kcat that died fail with EPIPE; its exit status is what finish() reports.
+  child.stdin.on("error", () => {});
+  return {
+    write(messages) {
+      child.stdin.write(asLines(messages));
+    },
+    async finish() {
+      child.stdin.end();
+      const code = await exited;
+      if (code !== 0) throw new Error(`kcat producer exited with ${code}: ${stderr}`);
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  };
 }

@@ -2,7 +2,7 @@
 // response frames, and reports when the broker closes the connection.
 import { connect, type Socket } from "node:net";
 import type { ApiCodec } from "../../src/protocol/codec-support.js";
-import { encodeRequestFrame } from "../../src/protocol/frames.js";
+import { decodeResponseFrame, encodeRequestFrame } from "../../src/protocol/frames.js";
 
 export class RawSocket {
   /** Resolves when the socket has closed, whoever closed it. */
@@ -12,6 +12,7 @@ export class RawSocket {
   private readonly frames: Buffer[] = [];
   private readonly waiting: ((frame: Buffer | undefined) => void)[] = [];
   private isClosed = false;
+  private lastCorrelationId = 0;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -55,7 +56,23 @@ export class RawSocket {
 
   /** Encodes and sends a request with the project's codec. */
   request<Request>(codec: ApiCodec<unknown, unknown, Request>, version: number, correlationId: number, body: Request) {
-    this.write(encodeRequestFrame(codec as ApiCodec<Request, unknown>, version, correlationId, "bad-input-test", body));
+    this.write(encodeRequestFrame(codec as ApiCodec<Request, unknown>, version, correlationId, "interop-test", body));
+  }
+
+  /** Sends a request and decodes its answer; fails if the connection closes instead. */
+  async call<Request, Response>(
+    codec: ApiCodec<unknown, Response, Request>,
+    version: number,
+    body: Request,
+  ): Promise<Response> {
+    const correlationId = ++this.lastCorrelationId;
+    this.request(codec as ApiCodec<unknown, unknown, Request>, version, correlationId, body);
+    const frame = await this.nextFrame();
+    if (frame === undefined) throw new Error(`the broker closed the connection instead of answering ${codec.name}`);
+    const response = decodeResponseFrame(frame, codec.apiKey, version);
+    if (response.correlationId !== correlationId)
+      throw new Error(`answer to ${response.correlationId}, not ${correlationId}`);
+    return codec.decodeResponse(response.body, version);
   }
 
   /** The next response frame (without its size prefix), or undefined if the connection closes first. */

@@ -2,16 +2,22 @@
 // --fsync always loses and duplicates nothing that was acknowledged; a torn or corrupt tail of
 // the active segment is cut at the last good batch on restart, and appends continue from there.
 import assert from "node:assert/strict";
-import { readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, truncateSync, watch, writeFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import type { Kafka, Producer } from "kafkajs";
+import { API_CODECS } from "../../src/protocol/generated/index.js";
+import { encodeRecordBatch } from "../../src/protocol/records/encode-record-batch.js";
 import { type BrokerProcess, startBrokerProcess } from "../helpers/broker-process.js";
 import { waitForLog } from "../helpers/interop-broker-log.js";
 import { kafkajsClient, kafkajsConsume } from "../helpers/interop-kafkajs.js";
-import { type ConsumedMessage, javaPartition, type Message } from "../helpers/interop-messages.js";
+import { hasKcat, kcatConsume, startKcatProducer } from "../helpers/interop-kcat.js";
+import { assertConsumed, type ConsumedMessage, javaPartition, type Message } from "../helpers/interop-messages.js";
+import { RawSocket } from "../helpers/interop-raw-socket.js";
 import { batchSpans, firstSegmentPath } from "../helpers/interop-segments.js";
+import { skipUnless } from "../helpers/requirements.js";
 
 const DURABLE = ["--fsync", "always"];
+const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 
 /** Brokers started by a test, so a failing test does not leave processes or directories behind. */
 const started: BrokerProcess[] = [];
@@ -183,6 +189,89 @@ describe("crash safety", { timeout: 60_000 }, () => {
     }
   });
 
+  test("an idempotent producer that outlives broker crashes writes every message exactly once, in order", async (t) => {
+    if (!skipUnless(t, hasKcat(), "kcat")) return;
+    const topic = "crash-idempotent";
+    const total = 150_000;
+    // Each crash comes when the partition's log has grown past this many bytes: while the
+    // producer is writing (all of it takes a few MB), with requests in flight.
+    const crashesAtBytes = [300_000, 1_200_000, 2_100_000];
+
+    let broker = await start({ args: DURABLE });
+    await createTopic(clientFor(broker), topic, 1);
+    const segment = firstSegmentPath(broker.dataDir, topic, 0);
+    // librdkafka keeps up to 5 requests in flight and, after a lost connection, retries them
+    // with their original sequence numbers: whatever was written before a crash comes again.
+    const producer = startKcatProducer(broker.bootstrap, topic, {
+      "enable.idempotence": "true",
+      "message.timeout.ms": "50000",
+      // Reconnect at once to the restarted broker, not after librdkafka's growing backoff (up to 10 s).
+      "reconnect.backoff.max.ms": "100",
+    });
+    const messages = Array.from({ length: total }, (_, i) => ({ key: `key-${i}`, value: `value-${i}`, headers: [] }));
+    try {
+      producer.write(messages);
+      for (const bytes of crashesAtBytes) {
+        await whenFileReaches(segment, bytes);
+        await broker.kill();
+        broker = await start({ dataDir: broker.dataDir, port: broker.port, args: DURABLE });
+      }
+      await producer.finish();
+    } finally {
+      producer.kill();
+    }
+
+    assertConsumed(await kcatConsume(broker.bootstrap, topic), [messages]);
+  });
+
+  test("after a crash, an idempotent producer's retries get their original offsets and gaps are refused", async () => {
+    const topic = "crash-producer-state";
+    let broker = await start({ args: DURABLE });
+    await createTopic(clientFor(broker), topic, 1);
+    const before = await RawSocket.connect(broker.host, broker.port);
+    const producerIdentity = await before.call(API_CODECS.InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 60_000,
+    });
+    assert.equal(producerIdentity.errorCode, 0);
+    const batchAt = (baseSequence: number, count: number) =>
+      encodeRecordBatch({
+        records: Array.from({ length: count }, (_, i) => ({ value: Buffer.from(`sequence ${baseSequence + i}`) })),
+        producerId: producerIdentity.producerId,
+        producerEpoch: producerIdentity.producerEpoch,
+        baseSequence,
+      });
+    const produce = async (socket: RawSocket, records: Buffer) => {
+      const response = await socket.call(API_CODECS.Produce, 9, {
+        acks: -1,
+        timeoutMs: 5000,
+        topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+      });
+      const { errorCode, baseOffset } = response.responses[0]!.partitionResponses[0]!;
+      return { errorCode, baseOffset };
+    };
+    const first = await batchAt(0, 3);
+    const second = await batchAt(3, 2);
+    assert.deepEqual(await produce(before, first), { errorCode: 0, baseOffset: 0 });
+    assert.deepEqual(await produce(before, second), { errorCode: 0, baseOffset: 3 });
+
+    await broker.kill();
+    broker = await start({ dataDir: broker.dataDir, port: broker.port, args: DURABLE });
+    const after = await RawSocket.connect(broker.host, broker.port);
+    // The producer never saw these acknowledgements and sends the batches again.
+    assert.deepEqual(await produce(after, second), { errorCode: 0, baseOffset: 3 }, "retry of the last batch");
+    assert.deepEqual(await produce(after, first), { errorCode: 0, baseOffset: 0 }, "retry of an earlier batch");
+    assert.deepEqual(await highWatermarks(clientFor(broker), topic), [5], "the retries wrote nothing");
+    assert.deepEqual(
+      await produce(after, await batchAt(9, 1)),
+      { errorCode: OUT_OF_ORDER_SEQUENCE_NUMBER, baseOffset: -1 },
+      "a gap in the sequence",
+    );
+    assert.deepEqual(await produce(after, await batchAt(5, 1)), { errorCode: 0, baseOffset: 5 }, "the next batch");
+    before.destroy();
+    after.destroy();
+  });
+
   interface Damage {
     name: string;
     /** Which batch of the segment to damage, counted from the end (0 = the last). */
@@ -271,6 +360,19 @@ describe("crash safety", { timeout: 60_000 }, () => {
     });
   }
 });
+
+/** Resolves once the file is at least `bytes` long, woken by the writes to it. */
+function whenFileReaches(path: string, bytes: number): Promise<void> {
+  return new Promise((resolve) => {
+    const watcher = watch(path, () => check());
+    const check = () => {
+      if (statSync(path).size < bytes) return;
+      watcher.close();
+      resolve();
+    };
+    check();
+  });
+}
 
 function flipByte(path: string, position: number): void {
   const bytes = readFileSync(path);

@@ -158,6 +158,10 @@ export class FilePartitionLog implements PartitionLog {
     return this.segments.length;
   }
 
+  get activeSegmentBaseOffset(): number {
+    return this.active.baseOffset;
+  }
+
   append(batches: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
     let resolve!: (result: AppendResult) => void;
     let reject!: (error: unknown) => void;

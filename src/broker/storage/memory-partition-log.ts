@@ -121,6 +121,10 @@ export class MemoryPartitionLog implements PartitionLog {
     return this.segments.length;
   }
 
+  get activeSegmentBaseOffset(): number {
+    return this.active.baseOffset;
+  }
+
   async append(batches: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
     this.checkOpen();
     const stamped = stampBatches(batches, this.logEndOffset, options.logAppendTime);

@@ -51,6 +51,8 @@ export interface PartitionLog {
   /** Bytes of record batches held, for DescribeLogDirs. */
   readonly sizeBytes: number;
   readonly segmentCount: number;
+  /** Base offset of the segment appends go to (the newest one). */
+  readonly activeSegmentBaseOffset: number;
 
   /**
    * Appends well-formed v2 batches (validated by the produce path, baseOffset 0), patching each
