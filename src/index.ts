@@ -1,0 +1,28 @@
+// The brook package: `import { Producer, Admin } from "brook"`.
+
+export type { SendOptions } from "./client/broker-session.js";
+export { Cluster, type CoordinatorType, type TopicLookupOptions } from "./client/cluster.js";
+export { ConnectionError } from "./client/connection.js";
+export { BrookError, type BrookErrorCode } from "./client/errors.js";
+export type { BrokerInfo, ClusterMetadata, PartitionInfo, TopicInfo } from "./client/metadata.js";
+export type { ClientOptions } from "./client/options.js";
+export {
+  createDefaultPartitioner,
+  createRoundRobinPartitioner,
+  murmur2,
+  murmur2Partition,
+  type Partitioner,
+  type PartitionerInput,
+} from "./client/partitioners.js";
+export {
+  type CompressionName,
+  type MessageHeaders,
+  Producer,
+  type ProducerMessage,
+  type ProducerOptions,
+  type ProducerRecord,
+  type RecordMetadata,
+} from "./client/producer.js";
+export type { RetryOptions } from "./client/retry.js";
+export type { SaslMechanismName, SaslOptions } from "./client/sasl.js";
+export { type SerializedBytes, type Serializer, type SerializerName, serializers } from "./client/serializers.js";
