@@ -1,4 +1,27 @@
 // The brook package: `import { Producer, Admin } from "brook"`.
+export {
+  Admin,
+  type AdminOptions,
+  type CommittedOffset,
+  type ConfigChange,
+  type ConfigDescription,
+  type ConfigEntry,
+  type ConfigResource,
+  type ConfigResourceType,
+  type ConfigSource,
+  type GroupDescription,
+  type GroupListing,
+  type GroupMemberDescription,
+  type NewTopic,
+  type OffsetSpec,
+  type OffsetToCommit,
+  type PartitionDescription,
+  type PartitionLag,
+  type PartitionOffset,
+  type TopicDescription,
+  type TopicPartition,
+  type TopicPartitions,
+} from "./client/admin.js";
 
 export type { SendOptions } from "./client/broker-session.js";
 export { Cluster, type CoordinatorType, type TopicLookupOptions } from "./client/cluster.js";

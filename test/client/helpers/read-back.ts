@@ -26,7 +26,7 @@ export async function readPartition(bootstrap: string, topic: string, partition:
         topics: [{ topic, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 64 << 20 }] }],
       }));
       const data = response.responses[0]?.partitions[0];
-      if (!data || data.errorCode !== 0) {
+      if (data?.errorCode !== 0) {
         throw BrookError.fromKafkaCode(data?.errorCode ?? -1, `fetch ${topic}-${partition}`);
       }
       const before = records.length;
