@@ -1,5 +1,6 @@
 import type { ApiCodec } from "../protocol/codec-support.js";
 import { ErrorCode } from "../protocol/errors.js";
+import { defaultApiVersionsResponse } from "../protocol/generated/api-versions.js";
 import { API_CODECS, type ApiName } from "../protocol/generated/index.js";
 import type { Reader } from "../protocol/reader.js";
 import { Connection } from "./connection.js";
@@ -30,7 +31,9 @@ const CLIENT_SOFTWARE_VERSION = "0.1.0";
 
 /**
  * ApiVersions with Kafka's fallback rule: a broker that does not know the version asked for
- * answers UNSUPPORTED_VERSION with a v0 body, whatever the request's version.
+ * answers UNSUPPORTED_VERSION with a v0 body, whatever the request's version. Some brokers get
+ * that body wrong (librdkafka 2.0.2's mock writes a one-byte array count); then only the error
+ * code is kept, and the client retries at v0.
  */
 // biome-ignore lint/suspicious/noExplicitAny: the codec's request and response types are those of ApiVersions.
 const API_VERSIONS: ApiCodec<any, ResponseOf<"ApiVersions">, RequestOf<"ApiVersions">, any> = {
@@ -38,7 +41,12 @@ const API_VERSIONS: ApiCodec<any, ResponseOf<"ApiVersions">, RequestOf<"ApiVersi
   decodeResponse(reader: Reader, version: number) {
     const unsupported =
       version > 0 && reader.remaining >= 2 && reader.buf.readInt16BE(reader.offset) === ErrorCode.UNSUPPORTED_VERSION;
-    return API_CODECS.ApiVersions.decodeResponse(reader, unsupported ? 0 : version);
+    if (!unsupported) return API_CODECS.ApiVersions.decodeResponse(reader, version);
+    try {
+      return API_CODECS.ApiVersions.decodeResponse(reader, 0);
+    } catch {
+      return { ...defaultApiVersionsResponse(), errorCode: ErrorCode.UNSUPPORTED_VERSION };
+    }
   },
 };
 
