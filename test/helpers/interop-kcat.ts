@@ -73,7 +73,8 @@ export async function kcatConsume(
   const stop = options.count === undefined ? ["-e"] : ["-c", String(options.count)];
   const args = ["-b", bootstrap, "-C", "-t", topic, ...stop, "-q", "-f", FORMAT, "-o", options.offset ?? "beginning"];
   if (options.partition !== undefined) args.push("-p", String(options.partition));
-  args.push(...configArgs(options.config));
+  // librdkafka then verifies the CRC of every batch it reads: what brook stored and patched must still check out.
+  args.push(...configArgs({ "check.crcs": "true", ...options.config }));
   const { stdout } = await runProgram(KCAT, args);
   return stdout
     .split("\n")

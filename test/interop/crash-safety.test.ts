@@ -103,91 +103,99 @@ function assertDenseLogs(consumed: readonly ConsumedMessage[], partitions: numbe
 }
 
 describe("crash safety", { timeout: 60_000 }, () => {
-  test("SIGKILL during acks=-1 produce with --fsync always keeps every acknowledged message exactly once", async () => {
-    const partitions = 3;
-    const topic = "crash-kill";
-    const writers = 4;
-    const messagesPerSend = 20;
-    const killAfterAcknowledged = 4000;
+  const segmentSizes = [
+    { name: "", args: [] },
+    // Segments roll every few hundred messages, so kills land around rolls too.
+    { name: " and 16 KiB segments", args: ["--segment-bytes", String(16 * 1024)] },
+  ];
+  for (const segments of segmentSizes) {
+    test(`SIGKILL during acks=-1 produce with --fsync always${segments.name} keeps every acknowledged message exactly once`, async () => {
+      const partitions = 3;
+      const topic = "crash-kill";
+      const writers = 4;
+      const messagesPerSend = 20;
+      const killAfterAcknowledged = 4000;
+      const args = [...DURABLE, ...segments.args];
 
-    const broker = await start({ args: DURABLE });
-    const kafka = clientFor(broker);
-    await createTopic(kafka, topic, partitions);
+      const broker = await start({ args });
+      const kafka = clientFor(broker);
+      await createTopic(kafka, topic, partitions);
 
-    const attempted = new Set<string>();
-    const acknowledged: ConsumedMessage[] = [];
-    let killed: Promise<void> | undefined;
-    const producer = kafka.producer();
-    await producer.connect();
-    // Each writer sends one request at a time and stops at its first failure: the broker's death.
-    const writing = Array.from({ length: writers }, async (_, writer) => {
-      for (let send = 0; ; send++) {
-        const messages = Array.from({ length: messagesPerSend }, (_, i) => {
-          const key = `writer-${writer}-send-${send}-message-${i}`;
-          return { key, value: `value of ${key}`, headers: [] };
-        });
-        for (const message of messages) attempted.add(message.key);
-        try {
-          acknowledged.push(...(await sendAcknowledged(producer, topic, messages, partitions)));
-        } catch {
-          return;
+      const attempted = new Set<string>();
+      const acknowledged: ConsumedMessage[] = [];
+      let killed: Promise<void> | undefined;
+      const producer = kafka.producer();
+      await producer.connect();
+      // Each writer sends one request at a time and stops at its first failure: the broker's death.
+      const writing = Array.from({ length: writers }, async (_, writer) => {
+        for (let send = 0; ; send++) {
+          const messages = Array.from({ length: messagesPerSend }, (_, i) => {
+            const key = `writer-${writer}-send-${send}-message-${i}`;
+            return { key, value: `value of ${key}`, headers: [] };
+          });
+          for (const message of messages) attempted.add(message.key);
+          try {
+            acknowledged.push(...(await sendAcknowledged(producer, topic, messages, partitions)));
+          } catch {
+            return;
+          }
+          if (acknowledged.length >= killAfterAcknowledged) killed ??= broker.kill();
         }
-        if (acknowledged.length >= killAfterAcknowledged) killed ??= broker.kill();
+      });
+      await Promise.all(writing);
+      await killed;
+      await producer.disconnect();
+      assert.ok(acknowledged.length >= killAfterAcknowledged);
+
+      const restarted = await start({ dataDir: broker.dataDir, port: broker.port, args });
+      const restartedClient = clientFor(restarted);
+      const recoveredEnds = await highWatermarks(restartedClient, topic);
+      const acknowledgedEnds = Array.from({ length: partitions }, (_, p) =>
+        Math.max(0, ...acknowledged.filter((m) => m.partition === p).map((m) => m.offset + 1)),
+      );
+      for (let p = 0; p < partitions; p++) {
+        assert.ok(recoveredEnds[p]! >= acknowledgedEnds[p]!, `partition ${p} kept all acknowledged offsets`);
+      }
+
+      // The log takes new writes, at the offsets right after what survived.
+      const newMessages = Array.from({ length: 30 }, (_, i) => ({
+        key: `after-restart-${i}`,
+        value: "new",
+        headers: [],
+      }));
+      const producerAfter = restartedClient.producer();
+      await producerAfter.connect();
+      let appended: ConsumedMessage[];
+      try {
+        appended = await sendAcknowledged(producerAfter, topic, newMessages, partitions);
+      } finally {
+        await producerAfter.disconnect();
+      }
+      const appendedAt = Array.from({ length: partitions }, (_, p) => {
+        const first = appended.find((m) => m.partition === p);
+        return first?.offset ?? recoveredEnds[p];
+      });
+      assert.deepEqual(appendedAt, recoveredEnds, "new appends start where the recovered log ends");
+
+      const consumed = await consumeAll(restartedClient, topic, "crash-kill-check");
+      assertDenseLogs(consumed, partitions);
+      const byKey = new Map<string, ConsumedMessage>();
+      for (const message of consumed) {
+        assert.ok(!byKey.has(message.key!), `${message.key} is stored once`);
+        assert.ok(attempted.has(message.key!) || message.key!.startsWith("after-restart-"), `${message.key} was sent`);
+        byKey.set(message.key!, message);
+      }
+      for (const message of [...acknowledged, ...appended]) {
+        const stored = byKey.get(message.key!);
+        assert.ok(stored, `acknowledged ${message.key} survived`);
+        assert.deepEqual(
+          { partition: stored.partition, offset: stored.offset, value: stored.value },
+          { partition: message.partition, offset: message.offset, value: message.value },
+          `acknowledged ${message.key} is where its acknowledgement said`,
+        );
       }
     });
-    await Promise.all(writing);
-    await killed;
-    await producer.disconnect();
-    assert.ok(acknowledged.length >= killAfterAcknowledged);
-
-    const restarted = await start({ dataDir: broker.dataDir, port: broker.port, args: DURABLE });
-    const restartedClient = clientFor(restarted);
-    const recoveredEnds = await highWatermarks(restartedClient, topic);
-    const acknowledgedEnds = Array.from({ length: partitions }, (_, p) =>
-      Math.max(0, ...acknowledged.filter((m) => m.partition === p).map((m) => m.offset + 1)),
-    );
-    for (let p = 0; p < partitions; p++) {
-      assert.ok(recoveredEnds[p]! >= acknowledgedEnds[p]!, `partition ${p} kept all acknowledged offsets`);
-    }
-
-    // The log takes new writes, at the offsets right after what survived.
-    const newMessages = Array.from({ length: 30 }, (_, i) => ({
-      key: `after-restart-${i}`,
-      value: "new",
-      headers: [],
-    }));
-    const producerAfter = restartedClient.producer();
-    await producerAfter.connect();
-    let appended: ConsumedMessage[];
-    try {
-      appended = await sendAcknowledged(producerAfter, topic, newMessages, partitions);
-    } finally {
-      await producerAfter.disconnect();
-    }
-    const appendedAt = Array.from({ length: partitions }, (_, p) => {
-      const first = appended.find((m) => m.partition === p);
-      return first?.offset ?? recoveredEnds[p];
-    });
-    assert.deepEqual(appendedAt, recoveredEnds, "new appends start where the recovered log ends");
-
-    const consumed = await consumeAll(restartedClient, topic, "crash-kill-check");
-    assertDenseLogs(consumed, partitions);
-    const byKey = new Map<string, ConsumedMessage>();
-    for (const message of consumed) {
-      assert.ok(!byKey.has(message.key!), `${message.key} is stored once`);
-      assert.ok(attempted.has(message.key!) || message.key!.startsWith("after-restart-"), `${message.key} was sent`);
-      byKey.set(message.key!, message);
-    }
-    for (const message of [...acknowledged, ...appended]) {
-      const stored = byKey.get(message.key!);
-      assert.ok(stored, `acknowledged ${message.key} survived`);
-      assert.deepEqual(
-        { partition: stored.partition, offset: stored.offset, value: stored.value },
-        { partition: message.partition, offset: message.offset, value: message.value },
-        `acknowledged ${message.key} is where its acknowledgement said`,
-      );
-    }
-  });
+  }
 
   test("an idempotent producer that outlives broker crashes writes every message exactly once, in order", async (t) => {
     if (!skipUnless(t, hasKcat(), "kcat")) return;
