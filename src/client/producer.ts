@@ -177,6 +177,7 @@ export class Producer<Value = unknown, Key = unknown> {
         codec: CODECS[compression],
         lingerMs: options.lingerMs ?? 5,
         batchBytes,
+        bufferBytes: this.bufferBytes,
         maxInFlightPerPartition: maxInFlight,
         deliveryTimeoutMs: options.deliveryTimeoutMs ?? 120_000,
         requestTimeoutMs: this.cluster.options.requestTimeoutMs,

@@ -25,6 +25,28 @@ function fieldSize(length: number): number {
 }
 
 /**
+ * Keeps buffers of exactly one batch size (batchBytes) once their batch is acknowledged, for
+ * the next batches: a full batch then neither allocates nor touches fresh memory pages, which
+ * costs more than encoding its records.
+ */
+export class BatchBufferPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    readonly bufferSize: number,
+    private readonly maxPooled: number,
+  ) {}
+
+  take(): Buffer | undefined {
+    return this.free.pop();
+  }
+
+  give(buffer: Buffer): void {
+    if (buffer.length === this.bufferSize && this.free.length < this.maxPooled) this.free.push(buffer);
+  }
+}
+
+/**
  * Encodes records straight into one growing buffer as the producer accepts them, leaving room
  * for the 61-byte batch header in front: each record is encoded once, no per-record object is
  * kept, and an uncompressed batch is sent from this very buffer. The header (producer id,
@@ -41,8 +63,11 @@ export class RecordBatchBuilder {
     /** Records stop fitting past this many bytes (header included), except the first one. */
     private readonly maxBytes: number,
     firstRecordBytes: number,
+    private readonly pool?: BatchBufferPool,
   ) {
-    this.buf = Buffer.allocUnsafe(Math.max(Math.min(MIN_CAPACITY, maxBytes), BATCH_HEADER_SIZE + firstRecordBytes));
+    const pooled = BATCH_HEADER_SIZE + firstRecordBytes <= maxBytes ? pool?.take() : undefined;
+    this.buf =
+      pooled ?? Buffer.allocUnsafe(Math.max(Math.min(MIN_CAPACITY, maxBytes), BATCH_HEADER_SIZE + firstRecordBytes));
   }
 
   /** Bytes of the batch so far, header included. */
@@ -123,11 +148,22 @@ export class RecordBatchBuilder {
     return recordSize;
   }
 
-  /** The batch's bytes with the header still blank; the builder must not be used afterwards. */
-  finish(): Buffer {
+  /**
+   * The batch's bytes with the header still blank, and the buffer they live in if it is worth
+   * pooling once the batch is done; the builder must not be used afterwards.
+   */
+  finish(): { bytes: Buffer; backing: Buffer | undefined } {
     const batch = this.buf.subarray(0, this.pos);
-    if (this.buf.length - this.pos <= MAX_SLACK_BYTES) return batch;
-    return Buffer.from(batch);
+    if (this.buf.length - this.pos <= MAX_SLACK_BYTES) return { bytes: batch, backing: this.buf };
+    // A batch sealed early (lingerMs) would pin a mostly empty buffer: copy it, reuse the buffer.
+    const snug = Buffer.from(batch);
+    this.pool?.give(this.buf);
+    return { bytes: snug, backing: undefined };
+  }
+
+  /** Gives the buffer back to the pool once its records are copied elsewhere (compressed). */
+  release(): void {
+    this.pool?.give(this.buf);
   }
 
   /** Just the records section, for compression. */
@@ -138,8 +174,9 @@ export class RecordBatchBuilder {
   private ensure(bytes: number): void {
     const needed = this.pos + bytes;
     if (needed <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(needed, Math.min(this.maxBytes, this.buf.length * 2)));
-    this.buf.copy(grown, 0, 0, this.pos);
+    const size = Math.max(needed, Math.min(this.maxBytes, this.buf.length * 2));
+    const grown = (size === this.maxBytes ? this.pool?.take() : undefined) ?? Buffer.allocUnsafe(size);
+    grown.set(this.buf.subarray(0, this.pos));
     this.buf = grown;
   }
 
@@ -170,7 +207,8 @@ export class RecordBatchBuilder {
     pos = this.writeVarint(length, pos);
     if (bytes === null || length === 0) return pos;
     if (typeof bytes === "string") return pos + this.buf.write(bytes, pos, length, "utf8");
-    bytes.copy(this.buf, pos);
+    // TypedArray#set: Buffer#copy's argument checks cost more than the copy of a small value.
+    this.buf.set(bytes, pos);
     return pos + length;
   }
 }
@@ -179,6 +217,8 @@ export class RecordBatchBuilder {
 export interface SealedBatch {
   /** The whole batch; bytes 0–60 are the header, filled in by `stampBatch`. */
   bytes: Buffer;
+  /** The pooled buffer `bytes` lies in, to give back once the batch is acknowledged. */
+  backing: Buffer | undefined;
   codec: number;
   recordCount: number;
   baseTimestamp: number;
@@ -196,13 +236,14 @@ export function sealBatch(builder: RecordBatchBuilder, codec: number): SealedBat
     baseTimestamp: builder.baseTimestamp,
     maxTimestamp: builder.maxTimestamp,
   };
-  if (codec === 0) return { ...summary, bytes: builder.finish() };
+  if (codec === 0) return { ...summary, ...builder.finish() };
   return codecById(codec)
     .compress(builder.records())
     .then((compressed) => {
+      builder.release();
       const bytes = Buffer.allocUnsafe(BATCH_HEADER_SIZE + compressed.length);
       compressed.copy(bytes, BATCH_HEADER_SIZE);
-      return { ...summary, bytes };
+      return { ...summary, bytes, backing: undefined };
     });
 }
 

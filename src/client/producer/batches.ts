@@ -29,12 +29,17 @@ export class SendCall {
     });
   }
 
-  complete(index: number, result: RecordMetadata): void {
+  /** Messages `first` to `first + count - 1` were stored from `baseOffset` on (-1: unknown). */
+  completeRun(first: number, count: number, topic: string, partition: number, baseOffset: number): void {
     if (this.settled) return;
-    this.results[index] = result;
-    if (--this.remaining === 0) {
+    const results = this.results;
+    for (let i = 0; i < count; i++) {
+      results[first + i] = { topic, partition, offset: baseOffset < 0 ? -1 : baseOffset + i };
+    }
+    this.remaining -= count;
+    if (this.remaining === 0) {
       this.settled = true;
-      this.resolve(this.results);
+      this.resolve(results);
     }
   }
 
@@ -111,13 +116,7 @@ export class ProducerBatch {
       const call = this.calls[run] as SendCall;
       const first = this.firstIndexes[run] as number;
       const count = this.counts[run] as number;
-      for (let i = 0; i < count; i++) {
-        call.complete(first + i, {
-          topic: this.topic,
-          partition: this.partition,
-          offset: baseOffset < 0 ? -1 : baseOffset + delta + i,
-        });
-      }
+      call.completeRun(first, count, this.topic, this.partition, baseOffset < 0 ? -1 : baseOffset + delta);
       delta += count;
     }
     this.finish();

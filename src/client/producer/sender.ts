@@ -4,7 +4,7 @@ import type { Cluster } from "../cluster.js";
 import { BrookError, needsMetadataRefresh } from "../errors.js";
 import { backoffDelay, type ResolvedRetryOptions } from "../retry.js";
 import type { SerializedBytes } from "../serializers.js";
-import { RecordBatchBuilder, type SerializedHeader, sealBatch, stampBatch } from "./batch-builder.js";
+import { BatchBufferPool, RecordBatchBuilder, type SerializedHeader, sealBatch, stampBatch } from "./batch-builder.js";
 import { PartitionQueue, ProducerBatch, type SendCall } from "./batches.js";
 
 export interface SenderOptions {
@@ -14,6 +14,7 @@ export interface SenderOptions {
   codec: number;
   lingerMs: number;
   batchBytes: number;
+  bufferBytes: number;
   maxInFlightPerPartition: number;
   deliveryTimeoutMs: number;
   requestTimeoutMs: number;
@@ -68,13 +69,18 @@ export class Sender {
   private epochBumpNeeded = false;
   private bufferUsed = 0;
   private closed = false;
+  private readonly pool: BatchBufferPool;
 
   constructor(
     private readonly cluster: Cluster,
     private readonly options: SenderOptions,
     /** Called whenever buffer bytes are released. */
     private readonly onBufferReleased: () => void,
-  ) {}
+  ) {
+    // A quarter of the buffer, at most 16 batches, stays allocated for reuse.
+    const pooled = Math.min(16, Math.floor(options.bufferBytes / options.batchBytes / 4));
+    this.pool = new BatchBufferPool(options.batchBytes, Math.max(2, pooled));
+  }
 
   /** Bytes held by batches not yet done. */
   get bufferedBytes(): number {
@@ -120,6 +126,7 @@ export class Sender {
     const builder = new RecordBatchBuilder(
       this.options.batchBytes,
       RecordBatchBuilder.estimateRecordBytes(key, value, headers),
+      this.pool,
     );
     batch = new ProducerBatch(topic, partition, builder, Date.now() + this.options.deliveryTimeoutMs);
     this.account(batch, builder.append(key, value, headers, timestamp));
@@ -455,6 +462,9 @@ export class Sender {
   }
 
   private onBatchSuccess(batch: ProducerBatch, baseOffset: number): void {
+    // Acknowledged, so the socket is done with the bytes (not so with acks=0: no response).
+    const backing = batch.sealed?.backing;
+    if (backing && this.options.acks !== 0) this.pool.give(backing);
     const queue = this.queue(batch.topic, batch.partition);
     queue.removeInFlight(batch);
     if (queue.recovering && !queue.inFlight.some((b) => b.attempts > 0) && !queue.queued.some((b) => b.attempts > 0)) {
