@@ -193,6 +193,24 @@ describe("kafkajs against a brook process", { timeout: 60_000 }, () => {
       assertConsumed(await kcatConsume(broker.bootstrap, topic), partitionByKey(messages, PARTITIONS));
     });
 
+    test("a kcat consumer and a kafkajs group following the topic get every message as kcat writes it", async (t) => {
+      if (!skipUnless(t, hasKcat(), "kcat")) return;
+      const topic = "kcat-followed";
+      await createTopic(topic);
+      const messages = makeMessages(CROSS_MESSAGES * 5, { prefix: topic });
+      // Both start on an empty topic and wait in long polls that the appends must wake.
+      const followers = [
+        kcatConsume(broker.bootstrap, topic, { count: messages.length }),
+        kafkajsConsume(kafka, topic, messages.length, `${topic}-group`),
+      ];
+      const chunk = messages.length / 10;
+      for (let start = 0; start < messages.length; start += chunk) {
+        await kcatProduce(broker.bootstrap, topic, messages.slice(start, start + chunk));
+      }
+      const expected = partitionByKey(messages, PARTITIONS);
+      for (const consumed of await Promise.all(followers)) assertConsumed(consumed, expected);
+    });
+
     test("what kcat produces, kafkajs reads identically", async (t) => {
       if (!skipUnless(t, hasKcat(), "kcat")) return;
       const topic = "kcat-to-kafkajs";
