@@ -354,7 +354,7 @@ export class Cluster {
 
   /** The broker coordinating group (or transactional id) `key`, cached until invalidated. */
   findCoordinator(key: string, keyType: CoordinatorType = "group"): Promise<BrokerInfo> {
-    this.checkOpen();
+    if (this.closed) return Promise.reject(new BrookError("BROOK_CLOSED", "the client is closed"));
     const cacheKey = `${keyType}:${key}`;
     const cached = this.coordinators.get(cacheKey);
     if (cached) return cached;

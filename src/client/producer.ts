@@ -217,7 +217,7 @@ export class Producer<Value = unknown, Key = unknown> {
     }
     const call = new SendCall(prepared.count);
     // Sends that had to wait go first, so messages are appended in the order send() was called.
-    if (this.waiting.length === 0 && this.tryAppend(prepared, call)) return call.promise;
+    if (this.waiting.length === 0 && this.tryAppend(prepared, call, false) === "done") return call.promise;
     this.waiting.push({ prepared, call, deadline: Date.now() + this.maxBlockMs });
     this.processing ??= this.processWaiting();
     return call.promise;
@@ -329,15 +329,18 @@ export class Producer<Value = unknown, Key = unknown> {
   }
 
   /**
-   * Appends the messages now if the topic's metadata is cached and the buffer has room;
-   * returns false (appending nothing) otherwise. Settles `call` itself on invalid partitions.
+   * Appends the messages now if the topic's metadata is cached and the buffer has room ("done",
+   * also when it settled `call` with an error for an invalid partition). Otherwise appends
+   * nothing and says what to wait for: fresh metadata ("refresh": the topic is not cached, or a
+   * message names a partition the cache does not know, unless `metadataIsFresh`) or buffer room
+   * ("room").
    */
-  private tryAppend(prepared: PreparedRecord, call: SendCall): boolean {
+  private tryAppend(prepared: PreparedRecord, call: SendCall, metadataIsFresh: boolean): "done" | "refresh" | "room" {
     const topic = this.cluster.cachedTopic(prepared.topic);
-    if (!topic) return false;
+    if (!topic) return "refresh";
     const used = this.sender.bufferedBytes;
     // A send larger than the whole buffer goes through alone rather than never.
-    if (used > 0 && used + prepared.totalBytes > this.bufferBytes) return false;
+    if (used > 0 && used + prepared.totalBytes > this.bufferBytes) return "room";
     const partitionCount = topic.partitions.length;
     const chosen = new Array<number>(prepared.count);
     for (let i = 0; i < prepared.count; i++) {
@@ -352,6 +355,8 @@ export class Producer<Value = unknown, Key = unknown> {
           messageBytes: prepared.estimatedBytes[i] as number,
         });
       if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
+        // Partitions may have been added since the metadata was cached.
+        if (explicit !== undefined && !metadataIsFresh) return "refresh";
         const origin = explicit === undefined ? "the partitioner chose" : "it names";
         call.fail(
           new BrookError(
@@ -360,7 +365,7 @@ export class Producer<Value = unknown, Key = unknown> {
             { topic: prepared.topic, partition },
           ),
         );
-        return true;
+        return "done";
       }
       chosen[i] = partition;
     }
@@ -376,7 +381,7 @@ export class Producer<Value = unknown, Key = unknown> {
         prepared.timestamps[i] as number,
       );
     }
-    return true;
+    return "done";
   }
 
   /** Appends waiting sends in order, each once its topic is known and the buffer has room. */
@@ -394,11 +399,18 @@ export class Producer<Value = unknown, Key = unknown> {
   }
 
   private async admit({ prepared, call, deadline }: WaitingSend): Promise<void> {
-    if (!this.cluster.cachedTopic(prepared.topic)) {
-      this.cluster.watchTopics([prepared.topic]);
-      await this.cluster.topics([prepared.topic], { allowAutoTopicCreation: this.allowAutoTopicCreation });
-    }
-    while (!this.tryAppend(prepared, call)) {
+    const lookup = { allowAutoTopicCreation: this.allowAutoTopicCreation };
+    let metadataIsFresh = false;
+    for (;;) {
+      const outcome = this.tryAppend(prepared, call, metadataIsFresh);
+      if (outcome === "done") return;
+      if (outcome === "refresh") {
+        this.cluster.watchTopics([prepared.topic]);
+        if (this.cluster.cachedTopic(prepared.topic)) await this.cluster.refreshMetadata([prepared.topic], lookup);
+        await this.cluster.topics([prepared.topic], lookup);
+        metadataIsFresh = true;
+        continue;
+      }
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
         throw new BrookError(

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it, type TestContext } from "node:test";
+import { Admin } from "../../src/client/admin.js";
 import type { BrookError } from "../../src/client/errors.js";
 import { murmur2Partition } from "../../src/client/partitioners.js";
 import { Producer, type ProducerOptions } from "../../src/client/producer.js";
@@ -295,6 +296,27 @@ describe("Producer", () => {
         JSON.stringify(options),
       );
     }
+  });
+
+  it("sees partitions added later: at once when a message names one, by metadataMaxAgeMs for the partitioner", async (t) => {
+    const admin = new Admin({ brokers: [broker.bootstrap] });
+    t.after(() => admin.close());
+    await admin.createTopics({ topics: [{ topic: "growing", numPartitions: 1 }] });
+    const producer = producerFor(t, { brokers: [broker.bootstrap], metadataMaxAgeMs: 100 });
+    await producer.send({ topic: "growing", messages: [{ value: "a" }] });
+    await admin.createPartitions({ topics: [{ topic: "growing", count: 4 }] });
+    const [named] = await producer.send({ topic: "growing", messages: [{ value: "b", partition: 3 }] });
+    assert.equal(named?.partition, 3);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // The first send after the age limit refreshes in the background; later ones see 4 partitions.
+    await producer.send({ topic: "growing", messages: [{ value: "c" }] });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
+    const spread = await producer.send({ topic: "growing", messages: keys.map((key) => ({ key, value: "d" })) });
+    assert.deepEqual(
+      spread.map((r) => r.partition),
+      keys.map((key) => murmur2Partition(Buffer.from(key), 4)),
+    );
   });
 
   it("fails a send to a missing topic when the broker does not create topics", async (t) => {

@@ -290,17 +290,18 @@ export class Sender {
           continue;
         }
         queue.queued.splice(i, 1);
-        const reason = batch.lastError ? `: ${batch.lastError.message}` : "";
-        this.failSequenced(
-          batch,
-          new BrookError(
-            "BROOK_TIMEOUT",
-            `${batch.recordCount} message(s) for ${batch.topic}-${batch.partition} were not delivered within deliveryTimeoutMs (${this.options.deliveryTimeoutMs} ms)${reason}`,
-            { cause: batch.lastError, topic: batch.topic, partition: batch.partition },
-          ),
-        );
+        this.failSequenced(batch, this.deliveryTimeout(batch, batch.lastError));
       }
     }
+  }
+
+  private deliveryTimeout(batch: ProducerBatch, lastError: BrookError | undefined): BrookError {
+    const reason = lastError ? `: ${lastError.message}` : "";
+    return new BrookError(
+      "BROOK_TIMEOUT",
+      `${batch.recordCount} message(s) for ${batch.topic}-${batch.partition} were not delivered within deliveryTimeoutMs (${this.options.deliveryTimeoutMs} ms)${reason}`,
+      { cause: lastError, topic: batch.topic, partition: batch.partition },
+    );
   }
 
   /**
@@ -511,8 +512,9 @@ export class Sender {
         return;
       }
     }
-    if (error.retriable && this.options.acks !== 0 && Date.now() < batch.deadline && !this.closed) {
-      this.retryLater(queue, batch, error, false);
+    if (error.retriable && this.options.acks !== 0 && !this.closed) {
+      if (Date.now() < batch.deadline) this.retryLater(queue, batch, error, false);
+      else this.failSequenced(batch, this.deliveryTimeout(batch, error));
       return;
     }
     this.failSequenced(batch, error);
