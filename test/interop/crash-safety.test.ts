@@ -1,6 +1,7 @@
 // Crash safety of a real brook process: SIGKILL while acks=-1 producers write with
-// --fsync always loses and duplicates nothing that was acknowledged; a torn or corrupt tail of
-// the active segment is cut at the last good batch on restart, and appends continue from there.
+// --fsync always loses and duplicates nothing that was acknowledged; an idempotent producer that
+// outlives crashes gets exactly-once, in-order delivery; a torn or corrupt tail of the active
+// segment is cut at the last good batch on restart, and appends continue from there.
 import assert from "node:assert/strict";
 import { readFileSync, statSync, truncateSync, watch, writeFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
