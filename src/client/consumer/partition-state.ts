@@ -1,0 +1,102 @@
+import type { KafkaRecord } from "../../protocol/records/record.js";
+import type { BrookError } from "../errors.js";
+
+/** One partition of a topic. */
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** A partition and an offset: where to start, or what to commit (the next offset to read, as Kafka stores it). */
+export interface TopicPartitionOffset extends TopicPartition {
+  offset: number;
+}
+
+/** How a partition without a position gets one: from the group's committed offset, or by a reset policy. */
+export type PositionSource = "committed" | "earliest" | "latest" | "none" | { timestamp: number };
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/**
+ * Everything the consumer knows about one assigned partition. The object lives as long as
+ * the assignment: a revoked partition's state is marked unassigned, so work still under way
+ * for it (a fetch, an offset lookup) sees that and drops its result.
+ *
+ * Offsets, each "the next offset" in Kafka's sense:
+ *   processed ≤ position ≤ fetchOffset
+ * - `fetchOffset`: the next to fetch (past what is buffered);
+ * - `position`: the next to hand to the application;
+ * - `processed`: the next after what the application is done with — auto-commit commits it.
+ */
+export class PartitionState implements TopicPartition {
+  readonly key: string;
+  assigned = true;
+  /** -1 while unknown: then `positionSource` says how to find it. */
+  position = -1;
+  fetchOffset = -1;
+  processed = -1;
+  /** The last offset this consumer committed or found committed; -1 if none. */
+  committed = -1;
+  positionSource: PositionSource | undefined = "committed";
+  /** An offset lookup for this partition is under way. */
+  resolving = false;
+  paused = false;
+  /** Bumped whenever the position jumps (seek, reset): results of older fetches are dropped. */
+  epoch = 0;
+  /** A Fetch covering this partition is in flight. */
+  inFlight = false;
+  /** Fetched records not yet delivered, one array per fetch; `index` is the next in the first. */
+  chunks: KafkaRecord[][] = [];
+  index = 0;
+  /** In the consumer's queue of partitions with records to deliver. */
+  queued = false;
+  /** Not to be fetched before this time (Date.now() scale) after an error. */
+  retryAt = 0;
+  failures = 0;
+  /** When fetching started to fail, 0 while it works: errors that last are reported. */
+  failingSince = 0;
+  lastError: BrookError | undefined;
+  highWatermark = -1;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {
+    this.key = partitionKey(topic, partition);
+  }
+
+  /** Jumps to `offset`: what was fetched or is being fetched from elsewhere is forgotten. */
+  setPosition(offset: number): void {
+    this.epoch++;
+    this.position = offset;
+    this.fetchOffset = offset;
+    this.positionSource = undefined;
+    this.clearBuffer();
+  }
+
+  /** Forgets the position; `source` says how to find a new one. */
+  resetPosition(source: PositionSource): void {
+    this.epoch++;
+    this.position = -1;
+    this.fetchOffset = -1;
+    this.positionSource = source;
+    this.clearBuffer();
+  }
+
+  clearBuffer(): void {
+    this.chunks = [];
+    this.index = 0;
+  }
+
+  /** Records fetched and not delivered. */
+  get hasRecords(): boolean {
+    return this.chunks.length > 0;
+  }
+
+  /** Whether a fetch for this partition would be useful now: at most the chunk being delivered is buffered. */
+  get wantsData(): boolean {
+    return this.assigned && !this.paused && !this.inFlight && this.fetchOffset >= 0 && this.chunks.length <= 1;
+  }
+}
