@@ -96,10 +96,6 @@ export class Cluster {
     return this.snapshot;
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** Fetches metadata once, so that a broker that cannot be reached fails here rather than later. */
   async connect(): Promise<void> {
     await this.retry(() => this.refreshMetadata());

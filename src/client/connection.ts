@@ -147,11 +147,6 @@ export class Connection {
     return this.closedError !== undefined;
   }
 
-  /** Requests sent and not yet answered. */
-  get pendingRequests(): number {
-    return this.inFlight.size;
-  }
-
   /** Calls `listener` once, when the connection closes for any reason. */
   onClose(listener: (error: Error) => void): void {
     if (this.closedError) listener(this.closedError);
