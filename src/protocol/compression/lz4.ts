@@ -1,6 +1,7 @@
 import { compressFrame, decompressFrame } from "lz4-napi";
 import type { Codec } from "./codec.js";
 import { badCompressedData, checkOutputBound, errorMessage } from "./compression-errors.js";
+import { needBytes, sumFrameBounds } from "./frame-walk.js";
 
 /**
  * LZ4, codec 3, in the standard LZ4 frame format (Kafka ≥ 0.10 / magic ≥ 1). lz4-napi writes
@@ -14,9 +15,6 @@ import { badCompressedData, checkOutputBound, errorMessage } from "./compression
  */
 
 const FRAME_MAGIC = 0x184d2204;
-/** Skippable frames: magics 0x184D2A50..0x184D2A5F, followed by a 32-bit size. */
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 const FLAG_VERSION_MASK = 0xc0;
 const FLAG_VERSION_1 = 0x40;
 const FLAG_BLOCK_CHECKSUM = 0x10;
@@ -33,27 +31,13 @@ function blockMaxSize(bd: number): number {
   return 1 << (8 + 2 * id); // 4 → 64 KiB, 5 → 256 KiB, 6 → 1 MiB, 7 → 4 MiB
 }
 
-/** Fails on a truncated frame before any read would run past the end of the input. */
-function need(data: Buffer, at: number, n: number): void {
-  if (at + n > data.length) throw badCompressedData("lz4", "truncated frame");
-}
+const need = (data: Buffer, at: number, n: number) => needBytes("lz4", data, at, n);
 
 /** The most bytes the frames in `data` can decompress to, found from block headers alone. */
 export function lz4OutputBound(data: Buffer): number {
-  let bound = 0;
-  let at = 0;
-  while (at < data.length) {
-    need(data, at, 4);
-    const magic = data.readUInt32LE(at);
-    at += 4;
-    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      need(data, at, 4);
-      const skip = data.readUInt32LE(at);
-      need(data, at + 4, skip);
-      at += 4 + skip;
-      continue;
-    }
-    if (magic !== FRAME_MAGIC) throw badCompressedData("lz4", `bad frame magic 0x${magic.toString(16)}`);
+  return sumFrameBounds("lz4", data, FRAME_MAGIC, (start) => {
+    let at = start;
+    let bound = 0;
     need(data, at, 2);
     const flags = data[at] as number;
     const maxBlock = blockMaxSize(data[at + 1] as number);
@@ -73,8 +57,8 @@ export function lz4OutputBound(data: Buffer): number {
       bound += word & BLOCK_UNCOMPRESSED ? size : maxBlock;
     }
     at += flags & FLAG_CONTENT_CHECKSUM ? 4 : 0;
-  }
-  return bound;
+    return { end: at, bound };
+  });
 }
 
 export const lz4Codec: Codec = {

@@ -1,6 +1,7 @@
 import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
 import type { Codec } from "./codec.js";
 import { badCompressedData, checkOutputBound, decompressedTooLarge, errorMessage } from "./compression-errors.js";
+import { needBytes, sumFrameBounds } from "./frame-walk.js";
 
 /**
  * Zstandard (RFC 8878), codec 4; Kafka allows it from Produce v7 / Fetch v10. The binding
@@ -11,9 +12,6 @@ import { badCompressedData, checkOutputBound, decompressedTooLarge, errorMessage
  */
 
 const FRAME_MAGIC = 0xfd2fb528;
-/** Skippable frames: magics 0x184D2A50..0x184D2A5F, followed by a 32-bit size. */
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 const MAX_BLOCK_SIZE = 128 * 1024;
 /** Windows up to this size are always accepted: zstd's own levels ≤ 19 never ask for more. */
 const ALWAYS_ALLOWED_WINDOW = 8 * 1024 * 1024;
@@ -22,9 +20,7 @@ const BLOCK_RLE = 1;
 const BLOCK_COMPRESSED = 2;
 const DICTIONARY_ID_SIZES = [0, 1, 2, 4] as const;
 
-function need(data: Buffer, at: number, n: number): void {
-  if (at + n > data.length) throw badCompressedData("zstd", "truncated frame");
-}
+const need = (data: Buffer, at: number, n: number) => needBytes("zstd", data, at, n);
 
 /** Frame_Content_Size field: 1, 2 (plus 256), 4 or 8 bytes, little-endian. */
 function readContentSize(data: Buffer, at: number, size: number): number {
@@ -40,20 +36,9 @@ function readContentSize(data: Buffer, at: number, size: number): number {
  * window larger than that (and larger than what ordinary compression levels use).
  */
 export function zstdOutputBound(data: Buffer, maxOutputBytes: number): number {
-  let bound = 0;
-  let at = 0;
-  while (at < data.length) {
-    need(data, at, 4);
-    const magic = data.readUInt32LE(at);
-    at += 4;
-    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      need(data, at, 4);
-      const skip = data.readUInt32LE(at);
-      need(data, at + 4, skip);
-      at += 4 + skip;
-      continue;
-    }
-    if (magic !== FRAME_MAGIC) throw badCompressedData("zstd", `bad frame magic 0x${magic.toString(16)}`);
+  return sumFrameBounds("zstd", data, FRAME_MAGIC, (start) => {
+    let at = start;
+    let bound = 0;
     need(data, at, 1);
     const descriptor = data[at++] as number;
     if (descriptor & 0x08) throw badCompressedData("zstd", "reserved frame header bit set");
@@ -109,8 +94,8 @@ export function zstdOutputBound(data: Buffer, maxOutputBytes: number): number {
       need(data, at, 4);
       at += 4; // content checksum
     }
-  }
-  return bound;
+    return { end: at, bound };
+  });
 }
 
 export const zstdCodec: Codec = {
