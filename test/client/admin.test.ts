@@ -93,13 +93,13 @@ describe("Admin", () => {
 
   it("describes configs and alters them one by one", async () => {
     await admin.createTopics({ topics: [{ topic: "admin-configs", configs: { "retention.ms": "60000" } }] });
-    const valueOf = async (name: string) => {
+    const configValue = async (name: string) => {
       const [description] = await admin.describeConfigs({
         resources: [{ type: "topic", name: "admin-configs", configNames: [name] }],
       });
       return description?.configs.find((c) => c.name === name);
     };
-    assert.deepEqual(await valueOf("retention.ms"), {
+    assert.deepEqual(await configValue("retention.ms"), {
       name: "retention.ms",
       value: "60000",
       readOnly: false,
@@ -110,12 +110,12 @@ describe("Admin", () => {
     await admin.alterConfigs({
       resources: [{ type: "topic", name: "admin-configs", configs: [{ name: "segment.bytes", value: "1048576" }] }],
     });
-    assert.equal((await valueOf("segment.bytes"))?.value, "1048576");
-    assert.equal((await valueOf("retention.ms"))?.value, "60000", "the other config kept its value");
+    assert.equal((await configValue("segment.bytes"))?.value, "1048576");
+    assert.equal((await configValue("retention.ms"))?.value, "60000", "the other config kept its value");
     await admin.alterConfigs({
       resources: [{ type: "topic", name: "admin-configs", configs: [{ name: "retention.ms", operation: "delete" }] }],
     });
-    assert.equal((await valueOf("retention.ms"))?.isDefault, true);
+    assert.equal((await configValue("retention.ms"))?.isDefault, true);
     const [brokerConfigs] = await admin.describeConfigs({ resources: [{ type: "broker", name: "1" }] });
     assert.equal(brokerConfigs?.type, "broker");
     assert.ok((brokerConfigs?.configs.length ?? 0) > 0);

@@ -141,6 +141,24 @@ describe("idempotent producer", () => {
     );
   });
 
+  it("bumps the epoch after a numbered batch timed out only once there is something to send", async (t) => {
+    let refuseProduce = true;
+    const gateway = await gatewayFor(t, {
+      onRequest: (info) => (info.apiKey === PRODUCE && refuseProduce ? "close" : undefined),
+    });
+    const producer = producerFor(t, { brokers: [gateway.bootstrap], deliveryTimeoutMs: 300, retry: FAST_RETRY });
+    await assert.rejects(producer.send({ topic: "idle", messages: [{ value: "lost", partition: 0 }] }), {
+      code: "BROOK_TIMEOUT",
+    });
+    const initRequests = () => gateway.proxy.requests.filter((r) => r.apiKey === INIT_PRODUCER_ID).length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(initRequests(), 1, "an idle producer sends nothing");
+    refuseProduce = false;
+    const [stored] = await producer.send({ topic: "idle", messages: [{ value: "next", partition: 0 }] });
+    assert.equal(stored?.offset, 0);
+    assert.equal(initRequests(), 2, "the new epoch came with the next message");
+  });
+
   it("fails the oldest batch on OUT_OF_ORDER_SEQUENCE_NUMBER with a clear error, then goes on under a new epoch", async (t) => {
     let answered = 0;
     const gateway = await gatewayFor(t, {

@@ -220,6 +220,7 @@ export class Sender {
     const now = Date.now();
     this.sealLingered(now);
     this.expire(now);
+    for (const queue of this.active) if (queue.queued.length === 0) this.active.delete(queue);
     if (this.options.idempotent && !this.readyToSequence()) return;
 
     let needMetadata = false;
@@ -306,7 +307,8 @@ export class Sender {
 
   /**
    * Whether batches may get sequence numbers now: there is a producer id, and no epoch bump
-   * is waiting. Starts InitProducerId when needed.
+   * is waiting. Starts InitProducerId when needed, and only when there is something to send:
+   * an idle producer does not keep calling a cluster that may be gone.
    */
   private readyToSequence(): boolean {
     if (this.producerIdRequest) return false;
