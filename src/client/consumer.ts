@@ -394,7 +394,9 @@ export class Consumer<Value = Buffer | null, Key = Buffer | null>
         if (batch.length > 0) return batch;
         const remaining = deadline - Date.now();
         if (remaining <= 0) return [];
-        if (!timer && remaining !== Number.POSITIVE_INFINITY) timer = setTimeout(() => this.wakeReaders(), remaining);
+        // Armed again on every turn: a timer may fire a millisecond before Date.now() reaches the deadline.
+        clearTimeout(timer);
+        if (remaining !== Number.POSITIVE_INFINITY) timer = setTimeout(() => this.wakeReaders(), remaining);
         await this.somethingHappened();
       }
     } finally {
@@ -692,7 +694,7 @@ export class Consumer<Value = Buffer | null, Key = Buffer | null>
       try {
         await commitOffsets(this.cluster, groupId, identity, offsets);
       } catch (error) {
-        if (isMembershipError(error)) this.member?.onMembershipError(error as BrookError);
+        if (isMembershipError(error)) this.member?.onMembershipError(error as BrookError, identity.generationId);
         throw error;
       }
       for (const { topic, partition, offset } of offsets) {
@@ -718,7 +720,7 @@ export class Consumer<Value = Buffer | null, Key = Buffer | null>
 
   private autoCommit(): void {
     // A rebalance at a safe point commits what it revokes itself; between generations nobody may commit.
-    if (this.safePointRunning || (this.member && this.member.generationId < 0)) return;
+    if (this.safePointRunning || (this.member && (this.member.generationId < 0 || this.member.isJoining))) return;
     this.commitProcessed(this.assigned.values()).catch((error) => this.autoCommitFailed(error));
   }
 

@@ -92,8 +92,9 @@ export class GroupMember {
     this.cooperative = options.assignors.every((assignor) => assignor.rebalanceProtocol === "cooperative");
   }
 
-  get rebalanceProtocol(): "eager" | "cooperative" {
-    return this.cooperative ? "cooperative" : "eager";
+  /** Between JoinGroup and the end of SyncGroup: commits would meet a generation the member does not know yet. */
+  get isJoining(): boolean {
+    return this.joining;
   }
 
   /** Starts joining, and keeps the membership up until close(). */
@@ -120,8 +121,15 @@ export class GroupMember {
     return { generationId: this.generationId, memberId: this.memberId, groupInstanceId: this.options.groupInstanceId };
   }
 
-  /** A commit answered that this member's generation is over. */
-  onMembershipError(error: BrookError): void {
+  /**
+   * A commit sent for `generationId` answered that the member's generation is over. An
+   * answer about a generation already left behind (a commit that crossed a rebalance) says
+   * nothing about the current one.
+   */
+  onMembershipError(error: BrookError, generationId: number): void {
+    // While JoinGroup or SyncGroup is under way the coordinator may already be a generation
+    // ahead: the round under way tells what became of this member.
+    if (generationId !== this.generationId || this.joining || this.closed) return;
     switch (error.kafkaCode) {
       case ErrorCode.UNKNOWN_MEMBER_ID:
         this.loseMembership(true);
