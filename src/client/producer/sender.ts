@@ -246,7 +246,7 @@ export class Sender {
         } catch (error) {
           const failure = error as BrookError;
           if (!failure.retriable) {
-            for (const queued of queue.queued.splice(0)) this.finishBatch(queued, failure);
+            for (const queued of queue.queued.splice(0)) this.failSequenced(queued, failure);
           } else {
             batch.lastError = failure;
             needMetadata = true;
