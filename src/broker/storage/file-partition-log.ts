@@ -337,12 +337,6 @@ export class FilePartitionLog implements PartitionLog {
    */
   private async roll(now: number): Promise<void> {
     const previous = this.active;
-    // Its indexes reach their files before the next segment exists: from then on, recovery trusts them.
-    try {
-      await previous.writeIndexEntries();
-    } catch (error) {
-      throw ioError(`writing the indexes of ${previous.logFileName} failed`, error);
-    }
     const next = await LogSegment.create(previous.nextOffset, now, this.context, (error) => this.goOffline(error));
     try {
       await previous.seal();

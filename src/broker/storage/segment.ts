@@ -10,9 +10,10 @@ import { type Durability, type DurableFile, GroupSync } from "./durability.js";
 import { OffsetIndex, type OffsetIndexEntry } from "./offset-index.js";
 import { type OpenFile, type RandomAccessFile, readFully, writeFully } from "./random-access-file.js";
 import { type SegmentFiles, segmentFiles } from "./segment-files.js";
-import { type IndexedBatch, SegmentIndexer } from "./segment-indexer.js";
+import { type IndexedBatch, type IndexerMark, SegmentIndexer } from "./segment-indexer.js";
 import type { SegmentSummary } from "./segment-policy.js";
 import type { LoadedSegment } from "./segment-recovery.js";
+import type { SparseIndex } from "./sparse-index.js";
 import type { StampedBatch } from "./stamp-batches.js";
 import { ioError, StorageError } from "./storage-error.js";
 import { TimeIndex } from "./time-index.js";
@@ -76,8 +77,6 @@ export class LogSegment implements SegmentSummary, DurableFile {
   private rolledMax: { maxTimestamp: number; offsetOfMaxTimestamp: number };
   private readonly handles = new Map<string, Promise<RandomAccessFile>>();
   private readonly groupSync = new GroupSync(() => this.syncLog());
-  /** How many entries of the active segment's in-memory indexes their files hold. */
-  private indexEntriesWritten: { offset: number; time: number };
   private readers = 0;
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
@@ -93,11 +92,6 @@ export class LogSegment implements SegmentSummary, DurableFile {
     this.lastModified = loaded.lastModified;
     this.rollBaseTime = loaded.rollBaseTime;
     this.indexer = loaded.indexer;
-    // Recovery leaves the files of the active segment matching its indexes.
-    this.indexEntriesWritten = {
-      offset: loaded.indexer?.offsetIndex.entryCount ?? 0,
-      time: loaded.indexer?.timeIndex.entryCount ?? 0,
-    };
     this.rolledMax = { maxTimestamp: loaded.maxTimestamp, offsetOfMaxTimestamp: loaded.offsetOfMaxTimestamp };
     this.files = segmentFiles(context.directory, loaded.baseOffset);
   }
@@ -147,20 +141,16 @@ export class LogSegment implements SegmentSummary, DurableFile {
 
   /**
    * Writes appends at the end of the log, with one gathering write of the callers' buffers
-   * (no copy), and adds their entries to the in-memory indexes. If the write fails, the log is
-   * truncated back, so the segment ends at a batch boundary and the failed appends leave no trace.
-   *
-   * The index files of the active segment are written only before it rolls and when it is
-   * closed (writeIndexEntries): until then nothing reads them, and recovery rebuilds them from
-   * the log after a crash anyway. That spares an append two file writes, each a trip through
-   * libuv's thread pool.
+   * (no copy), then their new index entries. If any write fails, all three files are truncated
+   * back, so the segment ends at a batch boundary and the failed appends leave no trace.
    */
   async append(appends: readonly SegmentAppend[], now: number): Promise<void> {
     const indexer = this.indexer;
     if (!indexer) throw new Error(`segment ${this.files.log} is rolled and takes no appends`);
     let log: RandomAccessFile;
+    let indexFiles: RandomAccessFile[];
     try {
-      log = await this.file(this.files.log);
+      [log, ...indexFiles] = await Promise.all([this.file(this.files.log), ...this.indexFiles()]);
     } catch (error) {
       throw ioError(`opening segment ${this.files.log} failed`, error);
     }
@@ -177,9 +167,10 @@ export class LogSegment implements SegmentSummary, DurableFile {
         appends.map((append) => append.bytes),
         start,
       );
+      await this.writeNewEntries(indexFiles, mark);
     } catch (error) {
       indexer.rollBack(mark);
-      await this.undoWrite(log, start);
+      await this.undoWrite(log, indexFiles, start, mark);
       throw ioError(`append to ${this.files.log} failed`, error);
     }
     const lastBatches = appends[appends.length - 1]!.stamped;
@@ -190,15 +181,21 @@ export class LogSegment implements SegmentSummary, DurableFile {
   }
 
   /**
-   * Turns the active segment into a rolled one: writes the index entries its files lack, at least
-   * the final time index entry (its max timestamp), and, unless fsync is "never", syncs all three
-   * files, so that recovery may trust every segment but the last.
+   * Turns the active segment into a rolled one: writes the final time index entry (its max
+   * timestamp) and, unless fsync is "never", syncs all three files, so that recovery may trust
+   * every segment but the last.
    */
   async seal(): Promise<void> {
     const indexer = this.indexer!;
     const [indexFile, timeIndexFile] = await Promise.all(this.indexFiles());
-    indexer.seal();
-    await this.writeIndexEntries();
+    const timeEntries = indexer.timeIndex.entryCount;
+    if (indexer.seal()) {
+      await writeFully(
+        timeIndexFile!,
+        [indexer.timeIndex.bytesFrom(timeEntries)],
+        indexer.timeIndex.sizeOf(timeEntries),
+      );
+    }
     if (this.context.durability.syncsMetadata) {
       await Promise.all([
         this.sync(),
@@ -268,31 +265,9 @@ export class LogSegment implements SegmentSummary, DurableFile {
     this.onSyncFailure(error);
   }
 
-  /**
-   * Writes the active segment's index entries that its files lack. Called before a roll makes
-   * it a segment that recovery trusts, and at close, so that a clean restart finds the files
-   * matching the log.
-   */
-  async writeIndexEntries(): Promise<void> {
-    const indexer = this.indexer;
-    if (!indexer) return;
-    const [indexFile, timeIndexFile] = await Promise.all(this.indexFiles());
-    const { offsetIndex, timeIndex } = indexer;
-    const written = this.indexEntriesWritten;
-    await Promise.all([
-      writeFully(indexFile!, [offsetIndex.bytesFrom(written.offset)], offsetIndex.sizeOf(written.offset)),
-      writeFully(timeIndexFile!, [timeIndex.bytesFrom(written.time)], timeIndex.sizeOf(written.time)),
-    ]);
-    this.indexEntriesWritten = { offset: offsetIndex.entryCount, time: timeIndex.entryCount };
-  }
-
   /** Syncs what the policy left unsynced, waits for the reads in progress, and closes the files. */
   async close(): Promise<void> {
     await this.context.durability.release(this);
-    await this.writeIndexEntries().catch((error: unknown) => {
-      // Recovery rebuilds the active segment's indexes from the log when they do not match it.
-      this.context.logger.warn({ err: error, segment: this.files.log }, "could not write the segment indexes");
-    });
     await this.shut();
   }
 
@@ -339,9 +314,28 @@ export class LogSegment implements SegmentSummary, DurableFile {
     await this.context.durability.datasync(await this.file(this.files.log));
   }
 
-  private async undoWrite(log: RandomAccessFile, logSize: number): Promise<void> {
+  private async writeNewEntries(indexFiles: RandomAccessFile[], mark: IndexerMark): Promise<void> {
+    const { offsetIndex, timeIndex } = this.indexer!;
+    const pending: [RandomAccessFile, SparseIndex, number][] = [
+      [indexFiles[0]!, offsetIndex, mark.offsetEntries],
+      [indexFiles[1]!, timeIndex, mark.timeEntries],
+    ];
+    for (const [file, index, from] of pending) {
+      if (index.entryCount > from) await writeFully(file, [index.bytesFrom(from)], index.sizeOf(from));
+    }
+  }
+
+  private async undoWrite(
+    log: RandomAccessFile,
+    indexFiles: RandomAccessFile[],
+    logSize: number,
+    mark: IndexerMark,
+  ): Promise<void> {
+    const { offsetIndex, timeIndex } = this.indexer!;
     try {
       await log.truncate(logSize);
+      await indexFiles[0]!.truncate(offsetIndex.sizeOf(mark.offsetEntries));
+      await indexFiles[1]!.truncate(timeIndex.sizeOf(mark.timeEntries));
     } catch (error) {
       this.damaged = true;
       this.context.logger.error({ err: error, segment: this.files.log }, "could not undo a failed append");

@@ -123,85 +123,46 @@ describe('fsync "always" with group commit', () => {
 });
 
 describe("disk failures", () => {
-  /** Real files, with the next write to a file named `*${suffix}` written halfway and then failing with ENOSPC. */
-  function failingWrites(suffix: string) {
-    const control = { failNextWrite: false };
-    const openFile = hookedFiles({
-      async write(path, real, buffers, position) {
-        if (!control.failNextWrite || !path.endsWith(suffix)) return real(buffers, position);
-        control.failNextWrite = false;
-        const first = buffers[0]!;
-        await real([first.subarray(0, first.length >> 1)], position); // a partial write, then the disk is full
-        throw systemError("ENOSPC");
-      },
+  for (const file of [".log", ".index"]) {
+    it(`a failed ${file} write rejects the append and leaves the log at a clean batch boundary`, async () => {
+      let failNextWrite = false;
+      const options = {
+        dataDir: directory(),
+        fsync: "always" as const,
+        indexIntervalBytes: 0, // every batch indexed, so every append writes the index too
+        openFile: hookedFiles({
+          async write(path, real, buffers, position) {
+            if (!failNextWrite || !path.endsWith(file)) return real(buffers, position);
+            failNextWrite = false;
+            const first = buffers[0]!;
+            await real([first.subarray(0, first.length >> 1)], position); // a partial write, then the disk is full
+            throw systemError("ENOSPC");
+          },
+        }),
+      };
+      const storage = await openFileStorage(options);
+      await storage.createTopic(topic("events"));
+      const log = storage.partition("events", 0)!;
+      for (let i = 0; i < 3; i++) await log.append(makeBatch({ bodyBytes: 39, tag: `ok${i}` }));
+      failNextWrite = true;
+      await assert.rejects(log.append(makeBatch({ bodyBytes: 39, tag: "lost" })), isStorageError(/failed/, "ENOSPC"));
+      assert.equal(log.logEndOffset, 3);
+      const segment = join(options.dataDir, "events-0", "00000000000000000000");
+      assert.equal(statSync(`${segment}.log`).size, 300);
+      assert.equal(statSync(`${segment}.index`).size, 8 * 3);
+      assert.equal((await log.append(makeBatch({ bodyBytes: 39, tag: "ok3" }))).baseOffset, 3);
+      await storage.close();
+
+      const { logger, lines } = capturingLogger();
+      const reopened = await openFileStorage({ ...options, logger });
+      assert.deepEqual(lines, [], "recovery finds nothing to repair");
+      assert.deepEqual(
+        parseBatches(await readAll(reopened.partition("events", 0)!)).map((b) => b.tag),
+        ["ok0", "ok1", "ok2", "ok3"],
+      );
+      await reopened.close();
     });
-    return { control, openFile };
   }
-
-  /** After a clean close, the partition reopens with exactly `tags` and nothing for recovery to repair. */
-  async function assertReopensClean(options: Parameters<typeof openFileStorage>[0], tags: string[]) {
-    const { logger, lines } = capturingLogger();
-    const reopened = await openFileStorage({ ...options, logger });
-    assert.deepEqual(lines, [], "recovery finds nothing to repair");
-    assert.deepEqual(
-      parseBatches(await readAll(reopened.partition("events", 0)!)).map((b) => b.tag),
-      tags,
-    );
-    await reopened.close();
-  }
-
-  it("a failed .log write rejects the append and leaves the log at a clean batch boundary", async () => {
-    const { control, openFile } = failingWrites(".log");
-    const options = {
-      dataDir: directory(),
-      fsync: "always" as const,
-      indexIntervalBytes: 0, // every batch indexed
-      openFile,
-    };
-    const storage = await openFileStorage(options);
-    await storage.createTopic(topic("events"));
-    const log = storage.partition("events", 0)!;
-    for (let i = 0; i < 3; i++) await log.append(makeBatch({ bodyBytes: 39, tag: `ok${i}` }));
-    control.failNextWrite = true;
-    await assert.rejects(log.append(makeBatch({ bodyBytes: 39, tag: "lost" })), isStorageError(/failed/, "ENOSPC"));
-    assert.equal(log.logEndOffset, 3);
-    const segment = join(options.dataDir, "events-0", "00000000000000000000");
-    assert.equal(statSync(`${segment}.log`).size, 300);
-    assert.equal((await log.append(makeBatch({ bodyBytes: 39, tag: "ok3" }))).baseOffset, 3);
-    await storage.close();
-    assert.equal(statSync(`${segment}.index`).size, 8 * 4, "close writes the index entries of the active segment");
-    await assertReopensClean(options, ["ok0", "ok1", "ok2", "ok3"]);
-  });
-
-  it("appends do not write the active segment's indexes; a failed index write at a roll fails that append alone", async () => {
-    const { control, openFile } = failingWrites(".index");
-    const options = {
-      dataDir: directory(),
-      fsync: "always" as const,
-      indexIntervalBytes: 0,
-      segmentBytes: 300, // the fourth batch of 100 bytes rolls
-      openFile,
-    };
-    const storage = await openFileStorage(options);
-    await storage.createTopic(topic("events"));
-    const log = storage.partition("events", 0)!;
-    control.failNextWrite = true;
-    for (let i = 0; i < 3; i++) await log.append(makeBatch({ bodyBytes: 39, tag: `ok${i}` }));
-    assert.equal(control.failNextWrite, true, "no index write yet");
-    await assert.rejects(log.append(makeBatch({ bodyBytes: 39, tag: "lost" })), isStorageError(/indexes/, "ENOSPC"));
-    assert.equal(log.logEndOffset, 3);
-    assert.equal(log.segmentCount, 1, "the roll did not happen");
-    assert.equal((await log.append(makeBatch({ bodyBytes: 39, tag: "ok3" }))).baseOffset, 3);
-    assert.equal(log.segmentCount, 2);
-    const rolled = join(options.dataDir, "events-0", "00000000000000000000");
-    assert.equal(
-      statSync(`${rolled}.index`).size,
-      8 * 3,
-      "the rolled segment's index is whole, the torn write overwritten",
-    );
-    await storage.close();
-    await assertReopensClean(options, ["ok0", "ok1", "ok2", "ok3"]);
-  });
 
   it("a failed fsync takes the partition offline, not its neighbours", async () => {
     let failSync = false;
