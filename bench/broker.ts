@@ -31,7 +31,7 @@ import { Kcat } from "./load-generator-kcat.js";
 import { type Column, formatBytes, printTable, significant } from "./table.js";
 
 const HELP = `usage: node dist/bench/broker.js [options]
-  --quick                 workloads at 1/5 size, one run each: a smoke test of a few minutes (full: ~25)
+  --quick                 workloads at 1/5 size, one run each: a smoke test of 2 minutes (full: ~12)
   --runs N                runs of each throughput and latency measurement (default 3, quick 1)
   --only LIST             sections to run, comma-separated: startup,throughput,latency,log (default all)
   --kafka-bench PATH      the kafka-bench binary (else $KAFKA_BENCH, else built from ../shared/tools)
