@@ -436,13 +436,11 @@ export class Consumer<Value = Buffer | null, Key = Buffer | null>
       const message = this.toMessage(state, record);
       state.position = record.offset + 1;
       if (++state.index === chunk.length) {
-        state.chunks.shift();
-        state.index = 0;
         // Partitions take turns chunk by chunk.
         ready.shift();
+        this.fetcher.chunkDelivered(state);
         if (state.chunks.length > 0) ready.push(state);
         else state.queued = false;
-        this.fetcher.schedule();
       }
       if (this.heldSince === 0) this.heldSince = Date.now();
       if (this.holding[this.holding.length - 1] !== state) this.holding.push(state);

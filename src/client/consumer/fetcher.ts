@@ -1,12 +1,10 @@
 import { ErrorCode } from "../../protocol/errors.js";
 import type { FetchResponse } from "../../protocol/generated/fetch.js";
 import { ProtocolError } from "../../protocol/protocol-error.js";
-import { decodeRecordBatches } from "../../protocol/records/decode-record-batches.js";
-import type { RecordBatch } from "../../protocol/records/record-batch.js";
 import type { Cluster } from "../cluster.js";
 import { BrookError, needsMetadataRefresh } from "../errors.js";
 import { backoffDelay, type ResolvedRetryOptions } from "../retry.js";
-import { consumableRecords } from "./fetched-records.js";
+import { type ConsumableBatches, consumableBatches, decodeFetchedBatch } from "./fetched-records.js";
 import { type PartitionState, partitionKey } from "./partition-state.js";
 
 export interface FetcherOptions {
@@ -41,13 +39,20 @@ interface RequestedPartition {
 
 /** Fetch sessions (KIP-227) are not used: every request lists all its partitions. */
 const NO_FETCH_SESSION = { sessionId: 0, sessionEpoch: -1 };
+/** Decoded batches kept ready per partition: the one being delivered and the next. */
+const DECODED_AHEAD = 2;
 
 /**
  * Keeps fetched records ahead of the application, with at most one Fetch in flight per
- * broker covering every partition it leads that wants data. A partition wants data while at
- * most the batch of records being delivered is buffered, so the next fetch is on its way
- * while the application works through the current one, and a partition nobody reads (paused,
- * or slow to process) drops out of the requests instead of holding the others back.
+ * broker covering every partition it leads that wants data. A partition wants data while
+ * less than partitionMaxBytes of it is buffered (or just the batch being delivered), so the
+ * next fetch is on its way while the application works through the current one, and a
+ * partition nobody reads (paused, or slow to process) drops out of the requests instead of
+ * holding the others back.
+ *
+ * Fetched batches stay bytes until shortly before delivery: each partition keeps two decoded
+ * at most (the one being delivered and the next), so the records alive as objects are few,
+ * whatever the fetch sizes — which keeps the garbage collector's work and the memory small.
  *
  * Fetches go on their own connection ("fetch" channel), so their long polls never delay
  * metadata, offset or group requests to the same broker. Errors back off per partition (per
@@ -85,12 +90,71 @@ export class Fetcher {
     clearTimeout(this.retryTimer);
   }
 
+  /**
+   * Less than a fetch's worth is buffered — or only the batch being delivered, however large:
+   * then too the next fetch should be on its way.
+   */
+  private wantsData(state: PartitionState): boolean {
+    return (
+      state.bufferedBytes < this.options.partitionMaxBytes ||
+      (state.pending.length === 0 && !state.decoding && state.chunks.length <= 1)
+    );
+  }
+
+  /** The application got to the end of `state`'s first chunk. */
+  chunkDelivered(state: PartitionState): void {
+    state.finishChunk();
+    this.decodeAhead(state);
+    this.schedule();
+  }
+
+  /** Decodes `state`'s next pending batch, when fewer than DECODED_AHEAD are ready. */
+  private decodeAhead(state: PartitionState): void {
+    if (state.decoding || state.chunks.length >= DECODED_AHEAD || this.closed) return;
+    const batch = state.pending.shift();
+    if (!batch) return;
+    const epoch = state.epoch;
+    state.decoding = true;
+    decodeFetchedBatch(batch).then(
+      (records) => {
+        state.decoding = false;
+        if (state.epoch === epoch && state.assigned) {
+          state.decodedUpTo = batch.lastOffset + 1;
+          if (records.length > 0) {
+            state.chunks.push(records);
+            state.chunkBytes.push(batch.bytes.length);
+            this.host.onRecords(state);
+          } else {
+            state.bufferedBytes -= batch.bytes.length;
+          }
+        }
+        this.decodeAhead(state);
+        // With the last pending batch decoded, the partition may want the next fetch.
+        this.schedule();
+      },
+      (error) => {
+        state.decoding = false;
+        if (state.epoch === epoch && state.assigned) {
+          // Fetched again from the corrupt batch after a backoff: stuck there until a seek, as Kafka's consumers are.
+          const undecoded = state.pending.reduce((sum, b) => sum + b.bytes.length, batch.bytes.length);
+          state.pending = [];
+          state.bufferedBytes -= undecoded;
+          state.fetchOffset = state.decodedUpTo;
+          state.epoch++;
+          this.partitionFailed(state, corruptRecords(state, Math.max(batch.minOffset, state.decodedUpTo), error));
+          this.schedule();
+        }
+        this.decodeAhead(state);
+      },
+    );
+  }
+
   private fetchWhatIsWanted(): void {
     const now = Date.now();
     const byBroker = new Map<number, PartitionState[]>();
     let nextRetryAt = Number.POSITIVE_INFINITY;
     for (const state of this.host.assignedPartitions()) {
-      if (!state.wantsData) continue;
+      if (!state.fetchable || !this.wantsData(state)) continue;
       if (state.retryAt > now) {
         nextRetryAt = Math.min(nextRetryAt, state.retryAt);
         continue;
@@ -196,21 +260,15 @@ export class Fetcher {
         state.highWatermark = partition.highWatermark;
         const bytes = partition.records;
         if (bytes && bytes.length > 0) {
-          let batches: RecordBatch[];
+          let fetched: ConsumableBatches;
           try {
-            batches = await decodeRecordBatches(bytes);
+            fetched = await consumableBatches(bytes, fetchOffset, partition.abortedTransactions, readCommitted);
           } catch (error) {
             this.partitionFailed(state, corruptRecords(state, fetchOffset, error));
             continue;
           }
           if (!current()) continue;
-          const { records, nextOffset } = consumableRecords(
-            batches,
-            fetchOffset,
-            partition.abortedTransactions,
-            readCommitted,
-          );
-          if (nextOffset === fetchOffset) {
+          if (fetched.nextOffset === fetchOffset) {
             // Bytes but not one whole batch: only a broker without KIP-74 (Fetch < v3) does that.
             this.partitionFailed(
               state,
@@ -222,11 +280,12 @@ export class Fetcher {
             );
             continue;
           }
-          state.fetchOffset = nextOffset;
-          if (records.length > 0) {
-            state.chunks.push(records);
-            this.host.onRecords(state);
+          state.fetchOffset = fetched.nextOffset;
+          for (const batch of fetched.batches) {
+            state.pending.push(batch);
+            state.bufferedBytes += batch.bytes.length;
           }
+          this.decodeAhead(state);
         }
         state.failures = 0;
         state.failingSince = 0;

@@ -1,5 +1,6 @@
 import type { KafkaRecord } from "../../protocol/records/record.js";
 import type { BrookError } from "../errors.js";
+import type { FetchedBatch } from "./fetched-records.js";
 
 /** One partition of a topic. */
 export interface TopicPartition {
@@ -47,9 +48,19 @@ export class PartitionState implements TopicPartition {
   epoch = 0;
   /** A Fetch covering this partition is in flight. */
   inFlight = false;
-  /** Fetched records not yet delivered, one array per fetch; `index` is the next in the first. */
+  /** Fetched batches not decoded yet, oldest first: records become objects only shortly before delivery. */
+  pending: FetchedBatch[] = [];
+  /** A batch is being decoded. */
+  decoding = false;
+  /** Decoded records not yet delivered, one array per batch; `index` is the next in the first. */
   chunks: KafkaRecord[][] = [];
+  /** The fetched size of each chunk's batch, released when the chunk is delivered. */
+  chunkBytes: number[] = [];
   index = 0;
+  /** Fetched bytes not delivered yet, pending or decoded: fetching waits while it is a fetch's worth. */
+  bufferedBytes = 0;
+  /** The offset after the last batch decoded (or the position, when none is buffered). */
+  decodedUpTo = -1;
   /** In the consumer's queue of partitions with records to deliver. */
   queued = false;
   /** Not to be fetched before this time (Date.now() scale) after an error. */
@@ -72,6 +83,7 @@ export class PartitionState implements TopicPartition {
     this.epoch++;
     this.position = offset;
     this.fetchOffset = offset;
+    this.decodedUpTo = offset;
     this.positionSource = undefined;
     this.clearBuffer();
   }
@@ -86,17 +98,27 @@ export class PartitionState implements TopicPartition {
   }
 
   clearBuffer(): void {
+    this.pending = [];
     this.chunks = [];
+    this.chunkBytes = [];
+    this.index = 0;
+    this.bufferedBytes = 0;
+  }
+
+  /** The first chunk was delivered to its last record. */
+  finishChunk(): void {
+    this.chunks.shift();
+    this.bufferedBytes -= this.chunkBytes.shift() ?? 0;
     this.index = 0;
   }
 
-  /** Records fetched and not delivered. */
+  /** Decoded records ready to deliver. */
   get hasRecords(): boolean {
     return this.chunks.length > 0;
   }
 
-  /** Whether a fetch for this partition would be useful now: at most the chunk being delivered is buffered. */
-  get wantsData(): boolean {
-    return this.assigned && !this.paused && !this.inFlight && this.fetchOffset >= 0 && this.chunks.length <= 1;
+  /** Whether this partition may be fetched now, its buffer permitting. */
+  get fetchable(): boolean {
+    return this.assigned && !this.paused && !this.inFlight && this.fetchOffset >= 0;
   }
 }

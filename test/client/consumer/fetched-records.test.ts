@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { consumableRecords } from "../../../src/client/consumer/fetched-records.js";
+import { consumableBatches, decodeFetchedBatch } from "../../../src/client/consumer/fetched-records.js";
 import {
   decodeAssignment,
   decodeSubscription,
@@ -8,7 +8,6 @@ import {
   encodeSubscription,
 } from "../../../src/client/consumer/protocol.js";
 import { encodeConsumerProtocolSubscription } from "../../../src/protocol/generated/consumer-protocol-subscription.js";
-import { decodeRecordBatches } from "../../../src/protocol/records/decode-record-batches.js";
 import { encodeRecordBatch } from "../../../src/protocol/records/encode-record-batch.js";
 import { Writer } from "../../../src/protocol/writer.js";
 
@@ -41,35 +40,43 @@ function marker(offset: number, producerId: number, type: "abort" | "commit") {
   });
 }
 
-async function fetched(...batches: Promise<Buffer>[]) {
-  return decodeRecordBatches(Buffer.concat(await Promise.all(batches)));
+async function fetched(...batches: Promise<Buffer>[]): Promise<Buffer> {
+  return Buffer.concat(await Promise.all(batches));
 }
 
-const offsetsOf = (result: ReturnType<typeof consumableRecords>) => result.records.map((r) => r.offset);
+/** The offsets of the records the consumer would deliver out of `bytes`, and where it fetches next. */
+async function consumable(
+  bytes: Buffer,
+  fetchOffset: number,
+  aborted: { producerId: number; firstOffset: number }[] | null,
+  readCommitted: boolean,
+) {
+  const { batches, nextOffset } = await consumableBatches(bytes, fetchOffset, aborted, readCommitted);
+  const records = await Promise.all(batches.map((batch) => decodeFetchedBatch(batch)));
+  return { offsets: records.flat().map((r) => r.offset), nextOffset };
+}
 
-describe("consumableRecords", () => {
+describe("consumableBatches", () => {
   it("drops records below the fetch offset (a fetch starts at the batch containing it)", async () => {
-    const batches = await fetched(data(0, 5), data(5, 3));
-    const result = consumableRecords(batches, 3, null, true);
-    assert.deepEqual(offsetsOf(result), [3, 4, 5, 6, 7]);
-    assert.equal(result.nextOffset, 8);
+    const bytes = await fetched(data(0, 5), data(5, 3), data(8, 2));
+    assert.deepEqual(await consumable(bytes, 3, null, true), { offsets: [3, 4, 5, 6, 7, 8, 9], nextOffset: 10 });
+    assert.equal((await consumableBatches(bytes, 5, null, true)).batches.length, 2, "the first batch is not kept");
   });
 
   it("skips control batches, and moves past a partition that ends with one", async () => {
-    const batches = await fetched(
+    const bytes = await fetched(
       data(0, 2, { producerId: PRODUCER, transactional: true }),
       marker(2, PRODUCER, "commit"),
     );
-    const result = consumableRecords(batches, 0, [], true);
-    assert.deepEqual(offsetsOf(result), [0, 1]);
-    assert.equal(result.nextOffset, 3);
-    const onlyMarker = consumableRecords(await fetched(marker(2, PRODUCER, "commit")), 2, [], true);
-    assert.deepEqual(offsetsOf(onlyMarker), []);
-    assert.equal(onlyMarker.nextOffset, 3);
+    assert.deepEqual(await consumable(bytes, 0, [], true), { offsets: [0, 1], nextOffset: 3 });
+    assert.deepEqual(await consumable(await fetched(marker(2, PRODUCER, "commit")), 2, [], true), {
+      offsets: [],
+      nextOffset: 3,
+    });
   });
 
   it("with read_committed, drops aborted transactions up to their abort marker, and only theirs", async () => {
-    const batches = await fetched(
+    const bytes = await fetched(
       data(0, 2, { producerId: PRODUCER, transactional: true }), // aborted
       data(2, 2, { producerId: OTHER_PRODUCER, transactional: true }), // committed
       data(4, 1), // not transactional
@@ -79,17 +86,29 @@ describe("consumableRecords", () => {
       marker(9, PRODUCER, "commit"),
     );
     const aborted = [{ producerId: PRODUCER, firstOffset: 0 }];
-    const committed = consumableRecords(batches, 0, aborted, true);
-    assert.deepEqual(offsetsOf(committed), [2, 3, 4, 7, 8]);
-    assert.equal(committed.nextOffset, 10);
-    const uncommitted = consumableRecords(batches, 0, aborted, false);
-    assert.deepEqual(offsetsOf(uncommitted), [0, 1, 2, 3, 4, 7, 8]);
+    assert.deepEqual(await consumable(bytes, 0, aborted, true), { offsets: [2, 3, 4, 7, 8], nextOffset: 10 });
+    assert.deepEqual((await consumable(bytes, 0, aborted, false)).offsets, [0, 1, 2, 3, 4, 7, 8]);
   });
 
-  it("returns nothing, and stays put, when no batch is whole", async () => {
-    const whole = await data(0, 3);
-    const batches = await decodeRecordBatches(whole.subarray(0, whole.length - 1));
-    assert.deepEqual(consumableRecords(batches, 0, null, true), { records: [], nextOffset: 0 });
+  it("leaves a truncated last batch for the next fetch, and stays put when no batch is whole", async () => {
+    const whole = await fetched(data(0, 3), data(3, 3));
+    assert.deepEqual(await consumable(whole.subarray(0, whole.length - 1), 0, null, true), {
+      offsets: [0, 1, 2],
+      nextOffset: 3,
+    });
+    const first = await data(0, 3);
+    assert.deepEqual(await consumable(first.subarray(0, first.length - 1), 0, null, true), {
+      offsets: [],
+      nextOffset: 0,
+    });
+  });
+
+  it("rejects bytes that are not record batches, and finds a corrupt batch when decoding it", async () => {
+    await assert.rejects(consumableBatches(Buffer.alloc(40, 0xff), 0, null, true), { name: "ProtocolError" });
+    const corrupt = await data(0, 3);
+    corrupt[corrupt.length - 1] ^= 0xff;
+    const { batches } = await consumableBatches(corrupt, 0, null, true);
+    await assert.rejects(decodeFetchedBatch(batches[0] as never), { code: "PROTOCOL_CRC_MISMATCH" });
   });
 });
 

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Consumer } from "../../../src/client/consumer.js";
-import { decodeRequestFrame } from "../../../src/protocol/frames.js";
+import { Consumer, type ConsumerOptions } from "../../../src/client/consumer.js";
+import { decodeRequestFrame, decodeResponseFrame, encodeResponsePayload } from "../../../src/protocol/frames.js";
 import type { FetchRequest } from "../../../src/protocol/generated/fetch.js";
 import { API_CODECS } from "../../../src/protocol/generated/index.js";
+import type { FrameInfo } from "../helpers/kafka-proxy.js";
 import { type ProxiedBroker, startProxiedBroker } from "../helpers/kafka-proxy.js";
 import { consume, deferred, eventually, FAST_RETRY, produce, uniqueName } from "./helpers.js";
 
@@ -26,16 +27,39 @@ class FetchLog {
     this.inFlight--;
   }
 
-  /** Resolves when a request for which `test` holds is seen. */
-  seen(test: (r: FetchRequest) => boolean): Promise<void> {
+  /** Resolves when a request for which `test` holds is seen; rejects after `timeoutMs`. */
+  seen(test: (r: FetchRequest) => boolean, timeoutMs = 5_000): Promise<void> {
     if (this.requests.some(test)) return Promise.resolve();
     const { promise, resolve } = deferred();
     this.waiters.push({ test, resolve });
-    return promise;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no such Fetch request in ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 }
 
 const FETCH = API_CODECS.Fetch.apiKey;
+
+/** A Fetch response with one byte flipped in the middle of every partition's records: CRCs no longer match. */
+function corrupted(info: FrameInfo, payload: Buffer): Buffer {
+  const { correlationId, body } = decodeResponseFrame(payload, info.apiKey, info.apiVersion);
+  const response = API_CODECS.Fetch.decodeResponse(body, info.apiVersion);
+  for (const topic of response.responses) {
+    for (const partition of topic.partitions) {
+      if (!partition.records || partition.records.length === 0) continue;
+      const records = Buffer.from(partition.records);
+      records[records.length >> 1] ^= 0xff;
+      partition.records = records;
+    }
+  }
+  return Buffer.concat(
+    encodeResponsePayload(info.apiKey, info.apiVersion, correlationId, (w) =>
+      API_CODECS.Fetch.encodeResponse(w, info.apiVersion, response),
+    ),
+  );
+}
 const partitionsOf = (request: FetchRequest) =>
   request.topics.flatMap((t) =>
     t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.fetchOffset })),
@@ -44,6 +68,7 @@ const partitionsOf = (request: FetchRequest) =>
 describe("Consumer fetching", () => {
   let gateway: ProxiedBroker;
   let log: FetchLog;
+  let corrupting = false;
 
   before(async () => {
     gateway = await startProxiedBroker(
@@ -52,9 +77,10 @@ describe("Consumer fetching", () => {
           if (info.apiKey === FETCH) log.request(payload);
           return undefined;
         },
-        onResponse(info) {
-          if (info.apiKey === FETCH) log.response();
-          return undefined;
+        onResponse(info, payload) {
+          if (info.apiKey !== FETCH) return undefined;
+          log.response();
+          return corrupting ? { replace: corrupted(info, payload) } : undefined;
         },
       },
       { defaultPartitions: 3 },
@@ -64,7 +90,7 @@ describe("Consumer fetching", () => {
     await gateway.stop();
   });
 
-  function consumer(options: Partial<ConstructorParameters<typeof Consumer>[0]> = {}) {
+  function consumer(options: Partial<ConsumerOptions> = {}): Consumer {
     log = new FetchLog();
     return new Consumer({ brokers: [gateway.bootstrap], retry: FAST_RETRY, fetchMaxWaitMs: 100, ...options });
   }
@@ -105,6 +131,31 @@ describe("Consumer fetching", () => {
       Array.from({ length: 199 }, (_, i) => i + 1),
     );
     assert.equal(log.maxInFlight, 1);
+    await reader.close();
+  });
+
+  it("reports a corrupt batch as BROOK_CORRUPT_RECORDS at its offset, delivers nothing of it, and goes on once the bytes are sound", async () => {
+    const topic = uniqueName("corrupt");
+    await produce(gateway.bootstrap, topic, [{ value: "sound", partition: 0 }]);
+    await produce(gateway.bootstrap, topic, [{ value: "x".repeat(100), partition: 0 }]);
+    const reader = consumer({ retry: { ...FAST_RETRY, maxDelayMs: 20 } });
+    await reader.assign([{ topic, partition: 0, offset: 1 }]);
+    corrupting = true;
+    try {
+      await assert.rejects(
+        reader.poll({ timeoutMs: 5_000 }),
+        (error: Error & { code?: string; partition?: number }) => {
+          assert.equal(error.code, "BROOK_CORRUPT_RECORDS");
+          assert.equal(error.partition, 0);
+          assert.match(error.message, new RegExp(`${topic}-0 at offset 1`));
+          return true;
+        },
+      );
+    } finally {
+      corrupting = false;
+    }
+    const [message] = await consume(reader, 1);
+    assert.deepEqual([message?.offset, message?.value?.length], [1, 100]);
     await reader.close();
   });
 
