@@ -2,9 +2,8 @@ import { ErrorCode } from "../protocol/errors.js";
 import type { KafkaRecord } from "../protocol/records/record.js";
 import { Cluster } from "./cluster.js";
 import { Fetcher } from "./consumer/fetcher.js";
-import { GroupMember } from "./consumer/group-member.js";
+import { GroupMember, isMembershipError } from "./consumer/group-member.js";
 import { ConsumerMessage } from "./consumer/message.js";
-import { commitOffsets, fetchCommittedOffsets, isMembershipError, type OffsetToCommit } from "./consumer/offsets.js";
 import { type ConsumerOptions, type ResolvedConsumerOptions, resolveConsumerOptions } from "./consumer/options.js";
 import {
   PartitionState,
@@ -14,6 +13,7 @@ import {
 } from "./consumer/partition-state.js";
 import { PositionFinder } from "./consumer/positions.js";
 import { BrookError } from "./errors.js";
+import { commitOffsets, fetchCommittedOffsets, type OffsetToCommit } from "./group-offsets.js";
 import type { ClusterMetadata } from "./metadata.js";
 
 export type { Assignor, AssignorMember, AssignorName, GroupAssignment, TopicPartitions } from "./assignors/index.js";
@@ -690,9 +690,9 @@ export class Consumer<Value = Buffer | null, Key = Buffer | null>
         ? this.member.commitIdentity()
         : { generationId: -1, memberId: "", groupInstanceId: null };
       try {
-        await commitOffsets(this.cluster, groupId, identity, offsets);
+        await commitOffsets(this.cluster, groupId, offsets, identity);
       } catch (error) {
-        if (isMembershipError(error)) this.member?.onMembershipError(error as BrookError, identity.generationId);
+        if (isMembershipError(error)) this.member?.onMembershipError(error, identity.generationId);
         throw error;
       }
       for (const { topic, partition, offset } of offsets) {
@@ -741,12 +741,8 @@ export class Consumer<Value = Buffer | null, Key = Buffer | null>
     const list = partitions ?? this.assignment();
     for (const entry of list) checkTopicPartition(entry, "committed()");
     if (list.length === 0) return [];
-    const offsets = await fetchCommittedOffsets(this.cluster, groupId, list);
-    return list.map(({ topic, partition }) => ({
-      topic,
-      partition,
-      offset: offsets.get(partitionKey(topic, partition)) ?? -1,
-    }));
+    const committed = await fetchCommittedOffsets(this.cluster, groupId, list);
+    return committed.map(({ topic, partition, offset }) => ({ topic, partition, offset }));
   }
 
   /** The next offset the consumer will deliver from an assigned partition; undefined while it is being looked up. */

@@ -4,9 +4,9 @@ import type { JoinGroupResponse, JoinGroupResponseMember } from "../../protocol/
 import type { Assignor, AssignorMember, TopicPartitions } from "../assignors/assignor.js";
 import type { Cluster } from "../cluster.js";
 import { BrookError } from "../errors.js";
+import type { CommitOptions } from "../group-offsets.js";
 import type { ClusterMetadata } from "../metadata.js";
 import { backoffDelay } from "../retry.js";
-import type { CommitIdentity } from "./offsets.js";
 import { partitionKey, type TopicPartition } from "./partition-state.js";
 import {
   CONSUMER_PROTOCOL_TYPE,
@@ -46,6 +46,18 @@ export interface GroupMemberHost {
 
 /** Extra time for a JoinGroup or SyncGroup beyond the rebalance timeout the coordinator may hold it, as Java's client allows. */
 const JOIN_REQUEST_MARGIN_MS = 5_000;
+
+/** Answers that say a member's generation is over: a commit with it must not be retried, its partitions may be another's. */
+const MEMBERSHIP_ERRORS = new Set<number>([
+  ErrorCode.ILLEGAL_GENERATION,
+  ErrorCode.UNKNOWN_MEMBER_ID,
+  ErrorCode.REBALANCE_IN_PROGRESS,
+  ErrorCode.FENCED_INSTANCE_ID,
+]);
+
+export function isMembershipError(error: unknown): error is BrookError {
+  return error instanceof BrookError && error.kafkaCode !== undefined && MEMBERSHIP_ERRORS.has(error.kafkaCode);
+}
 
 /**
  * One consumer's membership of its group, with Kafka's classic protocol:
@@ -111,7 +123,7 @@ export class GroupMember {
   }
 
   /** Who commits for this member; rejects while it is not in a generation of the group. */
-  commitIdentity(): CommitIdentity {
+  commitIdentity(): Required<CommitOptions> {
     if (this.generationId < 0) {
       throw new BrookError(
         "BROOK_NOT_IN_GROUP",
@@ -456,7 +468,8 @@ export class GroupMember {
           errorCodeOf: (r) => r.errorCode,
         },
       );
-      if (this.closed || generationId !== this.generationId) return;
+      // A round that started meanwhile says what became of this member (the answer may already be about the next generation).
+      if (this.closed || this.joining || generationId !== this.generationId) return;
       this.lastHeartbeatAt = Date.now();
       switch (response.errorCode) {
         case ErrorCode.NONE:

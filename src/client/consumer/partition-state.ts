@@ -1,12 +1,9 @@
 import type { KafkaRecord } from "../../protocol/records/record.js";
 import type { BrookError } from "../errors.js";
+import type { TopicPartition } from "../offsets.js";
 import type { FetchedBatch } from "./fetched-records.js";
 
-/** One partition of a topic. */
-export interface TopicPartition {
-  topic: string;
-  partition: number;
-}
+export type { TopicPartition };
 
 /** A partition and an offset: where to start, or what to commit (the next offset to read, as Kafka stores it). */
 export interface TopicPartitionOffset extends TopicPartition {

@@ -1,6 +1,7 @@
 import type { Cluster } from "../cluster.js";
 import { BrookError } from "../errors.js";
-import { EARLIEST_TIMESTAMP, fetchCommittedOffsets, LATEST_TIMESTAMP, listOffsets } from "./offsets.js";
+import { fetchCommittedOffsets } from "../group-offsets.js";
+import { listOffsets, type OffsetSpec } from "../offsets.js";
 import { type PartitionState, type PositionSource, partitionKey } from "./partition-state.js";
 
 export interface PositionFinderHost {
@@ -13,7 +14,7 @@ export interface PositionFinderHost {
 export interface PositionFinderOptions {
   groupId: string | undefined;
   resetPolicy: Exclude<PositionSource, "committed">;
-  isolationLevel: number;
+  isolationLevel: 0 | 1;
   /** Wait before looking again after a lookup failed for good. */
   retryDelayMs: number;
 }
@@ -80,8 +81,12 @@ export class PositionFinder {
     if (states.length === 0) return;
     const { groupId, resetPolicy } = this.options;
     const epochs = states.map((state) => state.epoch);
-    const committed =
-      groupId === undefined ? new Map<string, number>() : await fetchCommittedOffsets(this.cluster, groupId, states);
+    const committed = new Map<string, number>();
+    if (groupId !== undefined) {
+      // requireStable: offsets a transaction is still committing are waited for.
+      const found = await fetchCommittedOffsets(this.cluster, groupId, states, { requireStable: true });
+      for (const { topic, partition, offset } of found) committed.set(partitionKey(topic, partition), offset);
+    }
     states.forEach((state, i) => {
       if (!state.assigned || state.epoch !== epochs[i] || state.positionSource !== "committed") return;
       const offset = committed.get(state.key) ?? -1;
@@ -107,21 +112,23 @@ export class PositionFinder {
   private async fromPolicy(states: PartitionState[]): Promise<void> {
     if (states.length === 0) return;
     const epochs = states.map((state) => state.epoch);
-    const queries = states.map((state) => ({
-      topic: state.topic,
-      partition: state.partition,
-      timestamp: timestampOf(state.positionSource as ResetQuery),
+    const { isolationLevel } = this.options;
+    const queries = states.map(({ topic, partition, positionSource }) => ({
+      topic,
+      partition,
+      spec: positionSource as OffsetSpec,
     }));
-    const offsets = await listOffsets(this.cluster, queries, this.options.isolationLevel);
+    const offsets = new Map<string, number>();
+    for (const { topic, partition, offset } of await listOffsets(this.cluster, queries, { isolationLevel })) {
+      offsets.set(partitionKey(topic, partition), offset);
+    }
     // A time after the last message finds nothing: start at the end, as Kafka's consumers do.
     const pastTheEnd = queries.filter((query) => (offsets.get(partitionKey(query.topic, query.partition)) ?? -1) < 0);
     if (pastTheEnd.length > 0) {
-      const latest = await listOffsets(
-        this.cluster,
-        pastTheEnd.map((query) => ({ ...query, timestamp: LATEST_TIMESTAMP })),
-        this.options.isolationLevel,
-      );
-      for (const [key, offset] of latest) offsets.set(key, offset);
+      const latest = pastTheEnd.map((query) => ({ ...query, spec: "latest" as const }));
+      for (const { topic, partition, offset } of await listOffsets(this.cluster, latest, { isolationLevel })) {
+        offsets.set(partitionKey(topic, partition), offset);
+      }
     }
     states.forEach((state, i) => {
       if (!state.assigned || state.epoch !== epochs[i] || state.position >= 0) return;
@@ -131,14 +138,7 @@ export class PositionFinder {
   }
 }
 
-type ResetQuery = Exclude<PositionSource, "committed" | "none">;
-
-function isResetQuery(source: PositionSource | undefined): source is ResetQuery {
+/** A position source that a ListOffsets lookup answers. */
+function isResetQuery(source: PositionSource | undefined): boolean {
   return source !== undefined && source !== "committed" && source !== "none";
-}
-
-function timestampOf(source: ResetQuery): number {
-  if (source === "earliest") return EARLIEST_TIMESTAMP;
-  if (source === "latest") return LATEST_TIMESTAMP;
-  return source.timestamp;
 }
