@@ -1,4 +1,4 @@
-// The brook package: `import { Producer, Admin } from "brook"`.
+// The brook package: `import { Producer, Consumer, Admin } from "brook"`.
 export {
   Admin,
   type AdminOptions,
@@ -22,10 +22,33 @@ export {
   type TopicPartition,
   type TopicPartitions,
 } from "./client/admin.js";
+export { cooperativeStickyAssignor, rangeAssignor, roundRobinAssignor } from "./client/assignors/index.js";
 
 export type { SendOptions } from "./client/broker-session.js";
 export { Cluster, type CoordinatorType, type TopicLookupOptions } from "./client/cluster.js";
 export { ConnectionError } from "./client/connection.js";
+export { deserializers } from "./client/consumer/deserializers.js";
+export {
+  type Assignor,
+  type AssignorMember,
+  type AssignorName,
+  type CommitOffset,
+  type CommitTarget,
+  Consumer,
+  ConsumerMessage,
+  type ConsumerOptions,
+  type Deserializer,
+  type DeserializerName,
+  type GroupAssignment,
+  type MessageHeader,
+  type OffsetResetPolicy,
+  type PartitionAssignment,
+  type PollOptions,
+  type RebalanceListener,
+  type SeekTarget,
+  type SubscribeOptions,
+  type TopicPartitionOffset,
+} from "./client/consumer.js";
 export { BrookError, type BrookErrorCode } from "./client/errors.js";
 export type { BrokerInfo, ClusterMetadata, PartitionInfo, TopicInfo } from "./client/metadata.js";
 export type { ClientOptions } from "./client/options.js";

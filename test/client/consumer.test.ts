@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Consumer, type ConsumerMessage } from "../../src/client/consumer.js";
 import { BrookError } from "../../src/client/errors.js";
+import * as brook from "../../src/index.js";
 import { startBroker, type TestBroker } from "../../src/testing/index.js";
 import {
   consume,
@@ -223,6 +224,29 @@ describe("Consumer", () => {
       assert.ok(after.every((m) => m.topic === `${prefix}-b`));
       assert.ok(labels(reader.assignment()).includes(`${prefix}-b-0`));
       assert.ok(!labels(reader.assignment()).some((l) => l.startsWith("other-")));
+    });
+
+    it("subscribe() again changes the subscription: the old topic's partitions are revoked, the new one's assigned", async () => {
+      const [first, second] = [uniqueName("before"), uniqueName("after")];
+      await produce(broker.bootstrap, first, keyedMessages(3));
+      await produce(broker.bootstrap, second, keyedMessages(3));
+      const revoked: string[] = [];
+      const reader = consumer({ groupId: uniqueName("group"), autoOffsetReset: "earliest" });
+      const listeners = {
+        onPartitionsRevoked: (p: { topic: string; partition: number }[]) => void revoked.push(...labels(p)),
+      };
+      await reader.subscribe({ topics: [first], ...listeners });
+      assert.ok((await consume(reader, 3)).every((m) => m.topic === first));
+      await reader.subscribe({ topics: [second], ...listeners });
+      assert.ok((await consume(reader, 3)).every((m) => m.topic === second));
+      assert.deepEqual(
+        revoked,
+        [0, 1, 2].map((p) => `${first}-${p}`),
+      );
+      assert.deepEqual(
+        labels(reader.assignment()),
+        [0, 1, 2].map((p) => `${second}-${p}`),
+      );
     });
 
     it("keeps heartbeating while the application is busy for longer than the session timeout", async () => {
@@ -485,6 +509,15 @@ describe("Consumer", () => {
       const [third] = await consume(reader, 1);
       assert.deepEqual([third?.key, third?.value], [3, [2]]);
     });
+  });
+
+  it("is what the package exports, with its assignors and deserializers", () => {
+    assert.equal(brook.Consumer, Consumer);
+    assert.deepEqual(
+      [brook.rangeAssignor.name, brook.roundRobinAssignor.name, brook.cooperativeStickyAssignor.name],
+      ["range", "roundrobin", "cooperative-sticky"],
+    );
+    assert.equal(brook.deserializers.string(Buffer.from("é"), "t"), "é");
   });
 
   describe("bad input", () => {
