@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Consumer, type ConsumerMessage } from "../../src/client/consumer.js";
+import { type Assignor, Consumer, type ConsumerMessage } from "../../src/client/consumer.js";
 import { BrookError } from "../../src/client/errors.js";
 import * as brook from "../../src/index.js";
 import { startBroker, type TestBroker } from "../../src/testing/index.js";
@@ -326,6 +326,71 @@ describe("Consumer", () => {
       // A rebalance would reach the other member within a heartbeat or two.
       await new Promise((resolve) => setTimeout(resolve, 10 * FAST_GROUP.heartbeatIntervalMs));
       assert.deepEqual(rebalances, []);
+    });
+  });
+
+  describe("assignors and protocols", () => {
+    it("uses a custom assignor the members share", async () => {
+      const topic = uniqueName("custom");
+      const groupId = uniqueName("group");
+      await produce(broker.bootstrap, topic, keyedMessages(3));
+      const allToFirst: Assignor = {
+        name: "all-to-first",
+        rebalanceProtocol: "eager",
+        assign(members, partitionCounts) {
+          const [first] = [...members].sort((a, b) => (a.memberId < b.memberId ? -1 : 1));
+          return new Map(
+            members.map((m) => [
+              m.memberId,
+              m === first ? [...partitionCounts].map(([t, n]) => ({ topic: t, partitions: [...Array(n).keys()] })) : [],
+            ]),
+          );
+        },
+      };
+      const members = [
+        consumer({ groupId, assignors: [allToFirst] }),
+        consumer({ groupId, assignors: [allToFirst, "range"] }),
+      ];
+      for (const member of members) await member.subscribe({ topics: [topic] });
+      await eventually(
+        () =>
+          members
+            .map((m) => m.assignment().length)
+            .sort()
+            .join() === "0,3",
+        "one member owning everything",
+      );
+    });
+
+    it("fails with INCONSISTENT_GROUP_PROTOCOL when the group's members share no assignor", async () => {
+      const topic = uniqueName("inconsistent");
+      const groupId = uniqueName("group");
+      await produce(broker.bootstrap, topic, keyedMessages(1));
+      const ranged = consumer({ groupId, assignors: ["range"] });
+      const joined = deferred();
+      await ranged.subscribe({ topics: [topic], onPartitionsAssigned: () => joined.resolve() });
+      await joined.promise;
+      const other = consumer({ groupId, assignors: ["roundrobin"] });
+      await other.subscribe({ topics: [topic] });
+      for (let pull = 0; pull < 2; pull++) {
+        await assert.rejects(other.poll({ timeoutMs: 5_000 }), { code: "INCONSISTENT_GROUP_PROTOCOL" });
+      }
+    });
+
+    it("a second consumer with the same groupInstanceId fences the first, which fails with FENCED_INSTANCE_ID", async () => {
+      const topic = uniqueName("fenced");
+      const groupId = uniqueName("group");
+      await produce(broker.bootstrap, topic, keyedMessages(1));
+      const first = consumer({ groupId, groupInstanceId: "twin" });
+      const firstJoined = deferred();
+      await first.subscribe({ topics: [topic], onPartitionsAssigned: () => firstJoined.resolve() });
+      await firstJoined.promise;
+      const second = consumer({ groupId, groupInstanceId: "twin" });
+      const secondJoined = deferred();
+      await second.subscribe({ topics: [topic], onPartitionsAssigned: () => secondJoined.resolve() });
+      await secondJoined.promise;
+      await assert.rejects(first.poll({ timeoutMs: 5_000 }), { code: "FENCED_INSTANCE_ID" });
+      assert.equal(second.assignment().length, 3);
     });
   });
 
