@@ -4,7 +4,12 @@ import { Cluster } from "./cluster.js";
 import { Fetcher } from "./consumer/fetcher.js";
 import { GroupMember, isMembershipError } from "./consumer/group-member.js";
 import { ConsumerMessage } from "./consumer/message.js";
-import { type ConsumerOptions, type ResolvedConsumerOptions, resolveConsumerOptions } from "./consumer/options.js";
+import {
+  type ConsumerOptions,
+  MAX_INT32,
+  type ResolvedConsumerOptions,
+  resolveConsumerOptions,
+} from "./consumer/options.js";
 import {
   PartitionState,
   partitionKey,
@@ -396,7 +401,9 @@ export class Consumer<Value = Buffer | null, Key = Buffer | null>
         if (remaining <= 0) return [];
         // Armed again on every turn: a timer may fire a millisecond before Date.now() reaches the deadline.
         clearTimeout(timer);
-        if (remaining !== Number.POSITIVE_INFINITY) timer = setTimeout(() => this.wakeReaders(), remaining);
+        if (remaining !== Number.POSITIVE_INFINITY) {
+          timer = setTimeout(() => this.wakeReaders(), Math.min(remaining, MAX_INT32));
+        }
         await this.somethingHappened();
       }
     } finally {
@@ -862,7 +869,7 @@ export class Consumer<Value = Buffer | null, Key = Buffer | null>
       this.autoCommitTimer = setInterval(() => this.autoCommit(), this.options.autoCommitIntervalMs);
     }
     if (this.mode === "subscribe" && !this.metadataTimer) {
-      const interval = Math.max(this.cluster.options.metadataMaxAgeMs, MIN_METADATA_REFRESH_MS);
+      const interval = Math.min(Math.max(this.cluster.options.metadataMaxAgeMs, MIN_METADATA_REFRESH_MS), MAX_INT32);
       // A pattern needs every topic's name; named topics are refreshed as watched topics.
       this.metadataTimer = setInterval(() => {
         this.cluster.refreshMetadata(this.pattern ? null : []).catch(() => undefined);

@@ -594,6 +594,8 @@ describe("Consumer", () => {
         { sessionTimeoutMs: -1 },
         { sessionTimeoutMs: 1000, heartbeatIntervalMs: 1000 },
         { maxPollIntervalMs: 1.5 },
+        { maxPollIntervalMs: 2 ** 31 },
+        { fetchMaxWaitMs: -1 },
         { assignors: [] },
         { assignors: ["sticky"] },
         { assignors: ["range", "range"] },

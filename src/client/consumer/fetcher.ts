@@ -5,6 +5,7 @@ import type { Cluster } from "../cluster.js";
 import { BrookError, needsMetadataRefresh } from "../errors.js";
 import { backoffDelay, type ResolvedRetryOptions } from "../retry.js";
 import { type ConsumableBatches, consumableBatches, decodeFetchedBatch } from "./fetched-records.js";
+import { MAX_INT32 } from "./options.js";
 import { type PartitionState, partitionKey } from "./partition-state.js";
 
 export interface FetcherOptions {
@@ -219,7 +220,7 @@ export class Fetcher {
           ...NO_FETCH_SESSION,
           topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
         }),
-        { channel: "fetch", timeoutMs: requestTimeoutMs + maxWaitMs },
+        { channel: "fetch", timeoutMs: Math.min(requestTimeoutMs + maxWaitMs, MAX_INT32) },
       );
       if (response.errorCode !== ErrorCode.NONE)
         throw BrookError.fromKafkaCode(response.errorCode, `Fetch from broker ${broker}`);
@@ -257,7 +258,6 @@ export class Fetcher {
           );
           continue;
         }
-        state.highWatermark = partition.highWatermark;
         const bytes = partition.records;
         if (bytes && bytes.length > 0) {
           let fetched: ConsumableBatches;
@@ -320,7 +320,6 @@ export class Fetcher {
   private partitionFailed(state: PartitionState, error: BrookError): void {
     const now = Date.now();
     state.failures++;
-    state.lastError = error;
     state.retryAt = now + backoffDelay(state.failures - 1, this.options.retry);
     if (state.failingSince === 0) state.failingSince = now;
     if (!error.retriable || now - state.failingSince >= this.options.retry.timeoutMs) {

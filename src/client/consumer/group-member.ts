@@ -7,6 +7,7 @@ import { BrookError } from "../errors.js";
 import type { CommitOptions } from "../group-offsets.js";
 import type { ClusterMetadata } from "../metadata.js";
 import { backoffDelay } from "../retry.js";
+import { MAX_INT32 } from "./options.js";
 import { partitionKey, type TopicPartition } from "./partition-state.js";
 import {
   CONSUMER_PROTOCOL_TYPE,
@@ -113,7 +114,7 @@ export class GroupMember {
   start(): void {
     if (this.loop || this.closed) return;
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatIntervalMs);
-    this.loop = this.run();
+    this.loop = this.run().catch((error) => this.fail(asBrookError(error)));
   }
 
   /** Makes the member join again, e.g. after its subscription changed. */
@@ -387,7 +388,7 @@ export class GroupMember {
     return {
       // Not the heartbeat connection: the coordinator holds JoinGroup and SyncGroup until the round completes.
       channel: "join",
-      timeoutMs: this.options.rebalanceTimeoutMs + JOIN_REQUEST_MARGIN_MS,
+      timeoutMs: Math.min(this.options.rebalanceTimeoutMs + JOIN_REQUEST_MARGIN_MS, MAX_INT32),
       errorCodeOf,
     };
   }

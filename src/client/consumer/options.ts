@@ -74,6 +74,8 @@ export interface ResolvedConsumerOptions<Value, Key> {
   valueDeserializer: Deserializer<Value>;
 }
 
+export const MAX_INT32 = 2 ** 31 - 1;
+
 function resolveDeserializer<T>(name: string, option: DeserializerName | Deserializer<T> | undefined): Deserializer<T> {
   if (option === undefined) return deserializers.buffer as Deserializer<T>;
   if (typeof option === "function") return option;
@@ -158,10 +160,14 @@ export function resolveConsumerOptions<Value, Key>(
     "fetchMinBytes",
     "fetchMaxBytes",
     "partitionMaxBytes",
+    "fetchMaxWaitMs",
   ] as const) {
-    checkPositiveInteger(name, options[name]);
+    checkPositiveInteger(name, options[name], { allowZero: name === "fetchMaxWaitMs" });
+    // int32 fields on the wire, and the most a Node timer can wait.
+    const value = options[name];
+    if (value !== undefined && value > MAX_INT32)
+      throw invalidOption(`${name} must be at most ${MAX_INT32}, not ${value}`);
   }
-  checkPositiveInteger("fetchMaxWaitMs", options.fetchMaxWaitMs, { allowZero: true });
   checkBoolean("autoCommit", options.autoCommit);
   checkBoolean("allowAutoTopicCreation", options.allowAutoTopicCreation);
   const sessionTimeoutMs = options.sessionTimeoutMs ?? 45_000;

@@ -1,5 +1,4 @@
 import type { KafkaRecord } from "../../protocol/records/record.js";
-import type { BrookError } from "../errors.js";
 import type { TopicPartition } from "../offsets.js";
 import type { FetchedBatch } from "./fetched-records.js";
 
@@ -38,8 +37,6 @@ export class PartitionState implements TopicPartition {
   /** The last offset this consumer committed or found committed; -1 if none. */
   committed = -1;
   positionSource: PositionSource | undefined = "committed";
-  /** An offset lookup for this partition is under way. */
-  resolving = false;
   paused = false;
   /** Bumped whenever the position jumps (seek, reset): results of older fetches are dropped. */
   epoch = 0;
@@ -65,8 +62,6 @@ export class PartitionState implements TopicPartition {
   failures = 0;
   /** When fetching started to fail, 0 while it works: errors that last are reported. */
   failingSince = 0;
-  lastError: BrookError | undefined;
-  highWatermark = -1;
 
   constructor(
     readonly topic: string,
