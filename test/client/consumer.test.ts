@@ -186,6 +186,22 @@ describe("Consumer", () => {
       ]);
     });
 
+    it("close() leaves the group: another member takes over at once, not after the session timeout", async () => {
+      const topic = uniqueName("leave");
+      const groupId = uniqueName("group");
+      await produce(broker.bootstrap, topic, keyedMessages(3));
+      const options = { groupId, sessionTimeoutMs: 60_000, heartbeatIntervalMs: 100 };
+      const [leaving, staying] = [consumer(options), consumer(options)];
+      for (const member of [leaving, staying]) await member.subscribe({ topics: [topic] });
+      await eventually(
+        () => leaving.assignment().length > 0 && leaving.assignment().length + staying.assignment().length === 3,
+        "the two members sharing the topic",
+      );
+      await leaving.close();
+      // Far sooner than the 60 s session timeout: only LeaveGroup makes it this quick.
+      await eventually(() => staying.assignment().length === 3, "the other member taking everything", 5_000);
+    });
+
     it("a seek() in onPartitionsAssigned decides where a partition starts", async () => {
       const topic = uniqueName("seek-on-assign");
       await produce(
