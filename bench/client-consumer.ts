@@ -10,13 +10,13 @@
 // The rate is timed from the first message to the last, so group joins (reported apart) and
 // process start-up do not count. Both clients fetch up to 1 MiB per partition (kafkajs's
 // default, brook's default) and read committed; kafkajs auto-commits as it goes, brook every 5 s.
-import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Admin } from "../src/client/admin.js";
 import { Consumer } from "../src/client/consumer.js";
 import { Producer } from "../src/client/producer.js";
 import { startBrokerProcess } from "../test/helpers/broker-process.js";
+import { runChild } from "./child-run.js";
 import { type Column, formatBytes, printTable, significant } from "./table.js";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
@@ -140,11 +140,7 @@ async function main(): Promise<void> {
     await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }] });
     await fill(broker.bootstrap);
     for (const client of CLIENTS) {
-      const output = execFileSync(process.execPath, [fileURLToPath(import.meta.url), client, broker.bootstrap], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      const result = JSON.parse(output.trim().split("\n").pop() as string) as ChildResult;
+      const result = runChild<ChildResult>(fileURLToPath(import.meta.url), [client, broker.bootstrap]);
       if (result.valueBytes !== MESSAGES * SIZE) {
         throw new Error(`${client} read ${result.valueBytes} bytes of values, expected ${MESSAGES * SIZE}`);
       }

@@ -8,12 +8,12 @@
 // Both produce with acks=-1 (both clients' default) and no compression; brook with its
 // defaults otherwise (idempotence on, lingerMs 5), kafkajs with its Java-compatible partitioner.
 // A send() call carries BENCH_BATCH messages and BENCH_CONCURRENCY calls are outstanding at once.
-import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Admin } from "../src/client/admin.js";
 import { Producer } from "../src/client/producer.js";
 import { startBrokerProcess } from "../test/helpers/broker-process.js";
+import { runChild } from "./child-run.js";
 import { type Column, formatBytes, printTable, significant } from "./table.js";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
@@ -86,11 +86,7 @@ async function main(): Promise<void> {
     for (const client of CLIENTS) {
       const topic = `bench-${client}`;
       await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }] });
-      const output = execFileSync(process.execPath, [fileURLToPath(import.meta.url), client, broker.bootstrap, topic], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      results.push(JSON.parse(output.trim().split("\n").pop() as string) as ChildResult);
+      results.push(runChild<ChildResult>(fileURLToPath(import.meta.url), [client, broker.bootstrap, topic]));
       const stored = await admin.listOffsets({ topic, at: "latest" });
       const count = stored.reduce((sum, p) => sum + p.offset, 0);
       if (count !== MESSAGES + 1) throw new Error(`${client}: ${count} messages stored, expected ${MESSAGES + 1}`);
