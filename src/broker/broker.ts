@@ -73,6 +73,8 @@ function clusterIdOf(dataDir: string | null): string {
 export class Broker implements BrokerContext {
   readonly producers = new ProducerStateManager();
   readonly supportedApis: readonly SupportedApi[];
+  /** Routes decoded requests to their handlers; the testing helper installs its faults here. */
+  readonly dispatcher: Dispatcher;
   private readonly shutdownController = new AbortController();
   private readonly server: KafkaServer;
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -86,9 +88,9 @@ export class Broker implements BrokerContext {
     readonly groups: GroupCoordinator,
     private readonly options: BrokerOptions,
   ) {
-    const dispatcher = new Dispatcher(this, HANDLERS);
-    this.supportedApis = dispatcher.supportedApis;
-    this.server = new KafkaServer({ handler: dispatcher, logger, maxRequestSize: options.maxRequestSize });
+    this.dispatcher = new Dispatcher(this, HANDLERS);
+    this.supportedApis = this.dispatcher.supportedApis;
+    this.server = new KafkaServer({ handler: this.dispatcher, logger, maxRequestSize: options.maxRequestSize });
     topics.onDeleted((topic) => {
       this.producers.forgetTopic(topic);
       groups.onTopicDeleted(topic).catch((error) => logger.error({ err: error, topic }, "group cleanup failed"));
