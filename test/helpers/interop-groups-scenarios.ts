@@ -136,11 +136,25 @@ export async function waitForSharing(
   return view;
 }
 
-/** Waits until the members have read `count` messages after the first `from[i]` of member i. */
+/**
+ * Waits until the members have read `count` messages after the first `from[i]` of member i, and
+ * returns them by partition in offset order. A rebalance may move a partition from one member to
+ * another (the new owner starts at the old one's last commit), so the readers of a partition are
+ * merged by offset, after checking that each member read its own share in order; a message read
+ * twice stays twice, and a gap stays a gap, for assertConsumed to find.
+ */
 async function readSince(members: readonly GroupMemberProcess[], from: readonly number[], count: number) {
-  const since = () => members.flatMap((m, i) => m.messages.slice(from[i]));
-  await waitForMembers(members, () => since().length >= count, `${count} messages read`);
-  return since();
+  const since = () => members.map((m, i) => m.messages.slice(from[i]));
+  await waitForMembers(members, () => since().flat().length >= count, `${count} messages read`);
+  const read = since();
+  read.forEach((messages, i) => {
+    const last = new Map<number, number>();
+    for (const { partition, offset } of messages) {
+      assert.ok(offset > (last.get(partition) ?? -1), `${members[i]!.name} read partition ${partition} out of order`);
+      last.set(partition, offset);
+    }
+  });
+  return read.flat().sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 
 const memberIdOf = (view: GroupView, member: GroupMemberProcess) =>
