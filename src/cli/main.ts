@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { BrookError } from "../client/errors.js";
+import { consumeCommand } from "./consume.js";
+import { groupCommand } from "./group.js";
+import { produceCommand } from "./produce.js";
 import { startCommand } from "./start.js";
+import { topicCommand } from "./topic.js";
 import { UserError } from "./user-error.js";
 
 const program = new Command("brook")
@@ -10,7 +15,12 @@ const program = new Command("brook")
   .exitOverride();
 
 startCommand(program);
+topicCommand(program);
+produceCommand(program);
+consumeCommand(program);
+groupCommand(program);
 
+/** Exit codes scripts can rely on: 0 done, 1 the user's mistake or a failure the cluster reported, 70 a bug. */
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
@@ -20,8 +30,26 @@ try {
   } else if (error instanceof UserError || error instanceof InvalidArgumentError) {
     process.stderr.write(`brook: ${error.message}\n`);
     process.exitCode = 1;
+  } else if (error instanceof BrookError) {
+    process.stderr.write(`brook: ${describeClientError(error)}\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`brook: unexpected error: ${(error as Error).message ?? String(error)}\n`);
     process.exitCode = 70;
+  }
+}
+
+/** A client failure as one sentence a user can act on. */
+function describeClientError(error: BrookError): string {
+  switch (error.code) {
+    case "BROOK_CONNECTION_FAILED":
+    case "BROOK_CONNECT_TIMEOUT":
+    case "BROOK_CONNECTION_CLOSED":
+      return `cannot reach the cluster: ${error.message} (is a broker running? --brokers or BROOK_BROKERS says where).`;
+    case "BROOK_TIMEOUT":
+    case "BROOK_REQUEST_TIMEOUT":
+      return `the cluster did not answer in time: ${error.message}.`;
+    default:
+      return `${error.message}.`;
   }
 }

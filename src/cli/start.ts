@@ -3,15 +3,8 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { Broker, DEFAULT_PORT } from "../broker/broker.js";
 import type { FsyncPolicy } from "../broker/storage/durability.js";
 import { createLogger } from "../logger.js";
+import { integer } from "./arguments.js";
 import { UserError } from "./user-error.js";
-
-function integer(name: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}.`);
-    return n;
-  };
-}
 
 /** `--fsync always|never|<ms>`. */
 export function parseFsync(value: string): FsyncPolicy {

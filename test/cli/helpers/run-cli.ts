@@ -1,0 +1,48 @@
+// Runs the real `brook` binary (dist/src/cli/main.js) as a user would, and collects what it printed.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const CLI = fileURLToPath(new URL("../../../src/cli/main.js", import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** Written to the command's stdin, which is then closed; default: stdin closed at once. */
+  input?: string | Buffer;
+  /** Added to the environment (BROOK_BROKERS is removed unless given here). */
+  env?: Record<string, string>;
+  /** Kill the command after this long (it then fails the test); default 30 s. */
+  timeoutMs?: number;
+}
+
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ...options.env };
+  if (!options.env?.BROOK_BROKERS) delete env.BROOK_BROKERS;
+  delete env.FORCE_COLOR;
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  child.stdin.on("error", () => {}); // a command that exits before reading all its input
+  child.stdin.end(options.input ?? "");
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      if (signal === "SIGKILL")
+        reject(new Error(`brook ${args.join(" ")} did not finish in ${timeoutMs} ms: ${stderr}`));
+      else resolve({ code, stdout, stderr });
+    });
+  });
+}
