@@ -13,3 +13,16 @@ export interface Codec {
    */
   decompress(data: Buffer, maxOutputBytes: number): Promise<Buffer>;
 }
+
+/**
+ * A native codec library, loaded on first use rather than at start-up: loading a native addon
+ * costs a process tens of milliseconds, and most brokers and clients never meet most codecs
+ * (the broker stores compressed batches without opening them).
+ */
+export function loadOnFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
+}

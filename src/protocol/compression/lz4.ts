@@ -1,5 +1,4 @@
-import { compressFrame, decompressFrame } from "lz4-napi";
-import type { Codec } from "./codec.js";
+import { type Codec, loadOnFirstUse } from "./codec.js";
 import { badCompressedData, checkOutputBound, errorMessage } from "./compression-errors.js";
 import { needBytes, sumFrameBounds } from "./frame-walk.js";
 
@@ -13,6 +12,8 @@ import { needBytes, sumFrameBounds } from "./frame-walk.js";
  * Not handled: magic-0 messages from pre-0.10 Java clients, whose frame-header checksum was
  * computed wrongly (KAFKA-3160); the decoder rejects them as corrupt.
  */
+
+const lz4 = loadOnFirstUse(() => import("lz4-napi"));
 
 const FRAME_MAGIC = 0x184d2204;
 const FLAG_VERSION_MASK = 0xc0;
@@ -64,11 +65,11 @@ export function lz4OutputBound(data: Buffer): number {
 export const lz4Codec: Codec = {
   id: 3,
   name: "lz4",
-  compress: (data) => compressFrame(data),
+  compress: async (data) => (await lz4()).compressFrame(data),
   async decompress(data, maxOutputBytes) {
     checkOutputBound("lz4", lz4OutputBound(data), maxOutputBytes);
     try {
-      return await decompressFrame(data);
+      return await (await lz4()).decompressFrame(data);
     } catch (error) {
       throw badCompressedData("lz4", errorMessage(error), error);
     }

@@ -1,5 +1,4 @@
-import { compress as compressBlock, uncompress as uncompressBlock } from "snappy";
-import type { Codec } from "./codec.js";
+import { type Codec, loadOnFirstUse } from "./codec.js";
 import { badCompressedData, checkOutputBound, errorMessage } from "./compression-errors.js";
 
 /**
@@ -9,6 +8,8 @@ import { badCompressedData, checkOutputBound, errorMessage } from "./compression
  * We read both (told apart by the magic, as librdkafka and Kafka do) and write xerial,
  * because the Java consumer only understands that one while librdkafka reads it too.
  */
+
+const snappy = loadOnFirstUse(() => import("snappy"));
 
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]); // "\x82SNAPPY\0"
 /** Magic, then int32 version and int32 minimum compatible version. */
@@ -46,7 +47,7 @@ function announcedLength(block: Buffer): number {
 
 async function uncompressRaw(block: Buffer): Promise<Buffer> {
   try {
-    return (await uncompressBlock(block, { asBuffer: true })) as Buffer;
+    return (await (await snappy()).uncompress(block, { asBuffer: true })) as Buffer;
   } catch (error) {
     throw badCompressedData("snappy", errorMessage(error), error);
   }
@@ -72,6 +73,7 @@ function xerialBlocks(data: Buffer): Buffer[] {
 
 async function compressXerial(data: Buffer): Promise<Buffer> {
   const chunkCount = Math.ceil(data.length / XERIAL_CHUNK_SIZE);
+  const { compress: compressBlock } = await snappy();
   const chunks = await Promise.all(
     Array.from({ length: chunkCount }, (_, i) =>
       compressBlock(data.subarray(i * XERIAL_CHUNK_SIZE, (i + 1) * XERIAL_CHUNK_SIZE)),

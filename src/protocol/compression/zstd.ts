@@ -1,5 +1,4 @@
-import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
-import type { Codec } from "./codec.js";
+import { type Codec, loadOnFirstUse } from "./codec.js";
 import { badCompressedData, checkOutputBound, decompressedTooLarge, errorMessage } from "./compression-errors.js";
 import { needBytes, sumFrameBounds } from "./frame-walk.js";
 
@@ -10,6 +9,8 @@ import { needBytes, sumFrameBounds } from "./frame-walk.js";
  * compressed block yields at most min(window, 128 KiB). We also refuse frames whose window
  * (the buffer the decoder allocates up front) is larger than the output we would accept.
  */
+
+const zstd = loadOnFirstUse(() => import("@mongodb-js/zstd"));
 
 const FRAME_MAGIC = 0xfd2fb528;
 const MAX_BLOCK_SIZE = 128 * 1024;
@@ -101,11 +102,11 @@ export function zstdOutputBound(data: Buffer, maxOutputBytes: number): number {
 export const zstdCodec: Codec = {
   id: 4,
   name: "zstd",
-  compress: (data) => zstdCompress(data),
+  compress: async (data) => (await zstd()).compress(data),
   async decompress(data, maxOutputBytes) {
     checkOutputBound("zstd", zstdOutputBound(data, maxOutputBytes), maxOutputBytes);
     try {
-      return await zstdDecompress(data);
+      return await (await zstd()).decompress(data);
     } catch (error) {
       throw badCompressedData("zstd", errorMessage(error), error);
     }
