@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Logger, silentLogger } from "../logger.js";
@@ -88,6 +89,7 @@ export class Broker implements BrokerContext {
     readonly groups: GroupCoordinator,
     private readonly options: BrokerOptions,
   ) {
+    setMaxListeners(0, this.shutdownController.signal);
     this.dispatcher = new Dispatcher(this, HANDLERS);
     this.supportedApis = this.dispatcher.supportedApis;
     this.server = new KafkaServer({ handler: this.dispatcher, logger, maxRequestSize: options.maxRequestSize });
@@ -97,6 +99,10 @@ export class Broker implements BrokerContext {
     });
   }
 
+  /**
+   * Aborted when the broker closes. Every waiting Fetch listens to it, so its listener count
+   * is the number of long polls in flight: no limit, or Node would warn of a leak at 11.
+   */
   get shutdown(): AbortSignal {
     return this.shutdownController.signal;
   }
