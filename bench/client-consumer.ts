@@ -1,30 +1,42 @@
-// Consumer benchmark: brook's Consumer against kafkajs's, each reading the same 1,000,000
-// messages of 100 B as the only member of a new consumer group, from the same `brook start`
-// process (memory storage). Each client runs in a child process of its own, so its peak RSS is
-// its own. brook is measured twice: through poll() (batches) and through the async iterator
-// (one message per next()); kafkajs through eachBatch, its fastest path.
+// Consumer benchmark: brook's Consumer against kafkajs's and @platformatic/kafka's, each reading
+// the same 1,000,000 messages of 100 B as the only member of a new consumer group, from the same
+// `brook start` process (memory storage). Each client runs in a child process of its own, so its
+// peak RSS is its own; @platformatic/kafka's child runs on Node ≥ 22.22 (see child-run.ts), the
+// others on this Node. brook is measured twice: through poll() (batches) and through the async
+// iterator (one message per next()); kafkajs through eachBatch, its fastest path;
+// @platformatic/kafka through its message stream's 'data' events, its fastest path.
 //
 //   npx tsc -p . && node dist/bench/client-consumer.js
 //   BENCH_MESSAGES=200000 BENCH_SIZE=100 BENCH_PARTITIONS=3
 //
 // The rate is timed from the first message to the last, so group joins (reported apart) and
-// process start-up do not count. Both clients fetch up to 1 MiB per partition (kafkajs's
-// default, brook's default) and read committed; kafkajs auto-commits as it goes, brook every 5 s.
+// process start-up do not count. All clients fetch up to 1 MiB per partition (kafkajs's and
+// brook's default; @platformatic/kafka's would be 50 MB) and read committed; kafkajs auto-commits
+// after every batch (its default), brook and @platformatic/kafka every 5 s.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Admin } from "../src/client/admin.js";
 import { Consumer } from "../src/client/consumer.js";
 import { Producer } from "../src/client/producer.js";
 import { startBrokerProcess } from "../test/helpers/broker-process.js";
-import { runChild } from "./child-run.js";
-import { type Column, formatBytes, printTable, significant } from "./table.js";
+import { nodeVersion, PLATFORMATIC_SKIPPED, platformaticNode, runChild } from "./child-run.js";
+import { type ClientRow, type Library, printClientReport } from "./client-table.js";
+import { significant } from "./table.js";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
 const SIZE = Number(process.env.BENCH_SIZE ?? 100);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 3);
 const TOPIC = "bench-consume";
-const CLIENTS = ["brook poll()", "brook iterator", "kafkajs eachBatch"] as const;
+const CLIENTS = ["brook poll()", "brook iterator", "kafkajs eachBatch", "platformatic stream"] as const;
 type Client = (typeof CLIENTS)[number];
+const LIBRARY: Record<Client, Library> = {
+  "brook poll()": "brook",
+  "brook iterator": "brook",
+  "kafkajs eachBatch": "kafkajs",
+  "platformatic stream": "platformatic",
+};
+/** One fetch's bytes per partition for every client. */
+const PARTITION_FETCH_BYTES = 1024 * 1024;
 
 interface ChildResult {
   client: Client;
@@ -45,7 +57,12 @@ interface Timing {
 }
 
 function brookConsumer(bootstrap: string): Consumer {
-  return new Consumer({ brokers: [bootstrap], groupId: `bench-${process.pid}`, autoOffsetReset: "earliest" });
+  return new Consumer({
+    brokers: [bootstrap],
+    groupId: `bench-${process.pid}`,
+    autoOffsetReset: "earliest",
+    partitionMaxBytes: PARTITION_FETCH_BYTES,
+  });
 }
 
 async function runBrookPoll(bootstrap: string): Promise<Timing> {
@@ -87,7 +104,7 @@ async function runKafkajs(bootstrap: string): Promise<Timing> {
   const require = createRequire(import.meta.url);
   const { Kafka, logLevel } = require("kafkajs") as typeof import("kafkajs");
   const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `bench-${process.pid}` });
+  const consumer = kafka.consumer({ groupId: `bench-${process.pid}`, maxBytesPerPartition: PARTITION_FETCH_BYTES });
   await consumer.connect();
   const subscribed = performance.now();
   await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
@@ -109,10 +126,46 @@ async function runKafkajs(bootstrap: string): Promise<Timing> {
   return timing;
 }
 
+async function runPlatformatic(bootstrap: string): Promise<Timing> {
+  const { Consumer } = await import("@platformatic/kafka");
+  const consumer = new Consumer({
+    bootstrapBrokers: [bootstrap],
+    clientId: "bench-consumer",
+    groupId: `bench-${process.pid}`,
+    maxBytesPerPartition: PARTITION_FETCH_BYTES,
+  });
+  const subscribed = performance.now();
+  // A new group has no committed offsets: it starts at the earliest, as the other clients do.
+  const stream = await consumer.consume({
+    topics: [TOPIC],
+    mode: "committed",
+    fallbackMode: "earliest",
+    autocommit: 5000,
+  });
+  let count = 0;
+  let valueBytes = 0;
+  let firstAt = 0;
+  const timing = await new Promise<Timing>((resolve, reject) => {
+    stream.once("error", reject);
+    stream.on("data", (message) => {
+      if (firstAt === 0) firstAt = performance.now();
+      valueBytes += message.value?.length ?? 0;
+      if (++count === MESSAGES)
+        resolve({ firstMessageMs: firstAt - subscribed, ms: performance.now() - firstAt, valueBytes });
+    });
+  });
+  await stream.close();
+  await consumer.close();
+  return timing;
+}
+
 async function child(client: Client, bootstrap: string): Promise<void> {
-  const run = { "brook poll()": runBrookPoll, "brook iterator": runBrookIterator, "kafkajs eachBatch": runKafkajs }[
-    client
-  ];
+  const run = {
+    "brook poll()": runBrookPoll,
+    "brook iterator": runBrookIterator,
+    "kafkajs eachBatch": runKafkajs,
+    "platformatic stream": runPlatformatic,
+  }[client];
   const timing = await run(bootstrap);
   const result: ChildResult = { client, ...timing, maxRss: process.resourceUsage().maxRSS * 1024 };
   process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -135,44 +188,34 @@ async function fill(bootstrap: string): Promise<void> {
 async function main(): Promise<void> {
   const broker = await startBrokerProcess({ args: ["--memory"] });
   const admin = new Admin({ brokers: [broker.bootstrap] });
-  const results: ChildResult[] = [];
+  const modernNode = platformaticNode();
+  const rows: ClientRow[] = [];
   try {
     await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }] });
     await fill(broker.bootstrap);
     for (const client of CLIENTS) {
-      const result = runChild<ChildResult>(fileURLToPath(import.meta.url), [client, broker.bootstrap]);
+      const library = LIBRARY[client];
+      if (library === "platformatic" && modernNode === undefined) {
+        rows.push({ name: client, library, skipped: PLATFORMATIC_SKIPPED });
+        continue;
+      }
+      const node = library === "platformatic" ? modernNode : undefined;
+      const result = runChild<ChildResult>(fileURLToPath(import.meta.url), [client, broker.bootstrap], { node });
       if (result.valueBytes !== MESSAGES * SIZE) {
         throw new Error(`${client} read ${result.valueBytes} bytes of values, expected ${MESSAGES * SIZE}`);
       }
-      results.push(result);
+      const extra = [`${significant(result.firstMessageMs)} ms`];
+      rows.push({ name: client, library, ms: result.ms, maxRss: result.maxRss, extra });
     }
   } finally {
     await admin.close();
     await broker.destroy();
   }
-  const kafkajs = results.find((r) => r.client === "kafkajs eachBatch") as ChildResult;
-  const columns: Column[] = [
-    { title: "client" },
-    { title: "msgs/s", align: "right" },
-    { title: "MB/s", align: "right" },
-    { title: "peak RSS", align: "right" },
-    { title: "first message after", align: "right" },
-    { title: "vs kafkajs", align: "right" },
-  ];
+  const platformaticOn = modernNode ? `, platformatic on Node ${nodeVersion(modernNode)}` : "";
   process.stdout.write(
-    `${significant(MESSAGES)} messages of ${SIZE} B on ${PARTITIONS} partitions, read by a one-member group; Node ${process.version}\n\n`,
+    `Consume: ${MESSAGES.toLocaleString("en-US")} messages of ${SIZE} B on ${PARTITIONS} partitions, read by a one-member group; Node ${process.version}${platformaticOn}\n\n`,
   );
-  printTable(
-    columns,
-    results.map((r) => [
-      r.client,
-      significant((MESSAGES / r.ms) * 1000),
-      significant(((MESSAGES * SIZE) / r.ms / 1e6) * 1000),
-      formatBytes(r.maxRss),
-      `${significant(r.firstMessageMs)} ms`,
-      `${significant(kafkajs.ms / r.ms)}×`,
-    ]),
-  );
+  printClientReport(MESSAGES, SIZE, rows, [{ title: "first message after", align: "right" }]);
 }
 
 const [role, bootstrap] = process.argv.slice(2);

@@ -1,27 +1,31 @@
-// Producer benchmark: brook's Producer against kafkajs's, each producing the same messages to
-// the same `brook start` process (memory storage, so the broker's disk is not what is measured).
-// Each client runs in a child process of its own, so its peak RSS is its own.
+// Producer benchmark: brook's Producer against kafkajs's and @platformatic/kafka's, each producing
+// the same messages to the same `brook start` process (memory storage, so the broker's disk is not
+// what is measured). Each client runs in a child process of its own, so its peak RSS is its own;
+// @platformatic/kafka's child runs on Node ≥ 22.22 (see child-run.ts), the others on this Node.
 //
 //   npx tsc -p . && node dist/bench/client-producer.js
 //   BENCH_MESSAGES=200000 BENCH_SIZE=100 BENCH_PARTITIONS=3 BENCH_BATCH=1000 BENCH_CONCURRENCY=100
 //
-// Both produce with acks=-1 (both clients' default) and no compression; brook with its
-// defaults otherwise (idempotence on, lingerMs 5), kafkajs with its Java-compatible partitioner.
-// A send() call carries BENCH_BATCH messages and BENCH_CONCURRENCY calls are outstanding at once.
+// All produce with acks=-1 and no compression, each through its own batching send(): a call
+// carries BENCH_BATCH messages and BENCH_CONCURRENCY calls are outstanding at once, no await per
+// message. brook with its defaults otherwise (idempotence on, lingerMs 5); kafkajs with its
+// Java-compatible partitioner (keyless messages round-robin); @platformatic/kafka with its
+// defaults (not idempotent: idempotence caps it at one request in flight) and each send() naming
+// one partition in turn, since its default partitioner puts every keyless message in partition 0.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Admin } from "../src/client/admin.js";
 import { Producer } from "../src/client/producer.js";
 import { startBrokerProcess } from "../test/helpers/broker-process.js";
-import { runChild } from "./child-run.js";
-import { type Column, formatBytes, printTable, significant } from "./table.js";
+import { nodeVersion, PLATFORMATIC_SKIPPED, platformaticNode, runChild } from "./child-run.js";
+import { type ClientRow, type Library, printClientReport } from "./client-table.js";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
 const SIZE = Number(process.env.BENCH_SIZE ?? 100);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 3);
 const PER_SEND = Number(process.env.BENCH_BATCH ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
-const CLIENTS = ["brook", "kafkajs"] as const;
+const CLIENTS = ["brook", "kafkajs", "platformatic"] as const satisfies readonly Library[];
 type Client = (typeof CLIENTS)[number];
 
 interface ChildResult {
@@ -31,28 +35,29 @@ interface ChildResult {
   maxRss: number;
 }
 
-/** The same messages for both clients: a fresh array per send, one shared 100-byte value. */
-function messagesOf(value: Buffer): { value: Buffer }[] {
-  return Array.from({ length: PER_SEND }, () => ({ value }));
-}
-
-/** Keeps CONCURRENCY sends outstanding until MESSAGES are sent. */
-async function produceAll(send: (messages: { value: Buffer }[]) => Promise<unknown>): Promise<void> {
-  const value = Buffer.alloc(SIZE, "x");
+/** Keeps CONCURRENCY sends outstanding until MESSAGES are sent; `send` gets the send's index. */
+async function produceAll(send: (index: number) => Promise<unknown>): Promise<void> {
   const outstanding = new Set<Promise<unknown>>();
-  for (let sent = 0; sent < MESSAGES; sent += PER_SEND) {
-    const call = send(messagesOf(value)).finally(() => outstanding.delete(call));
+  for (let index = 0; index * PER_SEND < MESSAGES; index++) {
+    const call = send(index).finally(() => outstanding.delete(call));
     outstanding.add(call);
     if (outstanding.size >= CONCURRENCY) await Promise.race(outstanding);
   }
   await Promise.all(outstanding);
 }
 
+/** The same messages for every client: a fresh array per send, one shared SIZE-byte value. */
+function messagesOf<T>(message: T): T[] {
+  return Array.from({ length: PER_SEND }, () => ({ ...message }));
+}
+
+const VALUE = Buffer.alloc(SIZE, "x");
+
 async function runBrook(bootstrap: string, topic: string): Promise<number> {
   const producer = new Producer({ brokers: [bootstrap] });
   await producer.send({ topic, messages: [{ value: "warm-up" }] });
   const started = performance.now();
-  await produceAll((messages) => producer.send({ topic, messages }));
+  await produceAll(() => producer.send({ topic, messages: messagesOf({ value: VALUE }) }));
   const ms = performance.now() - started;
   await producer.close();
   return ms;
@@ -66,14 +71,29 @@ async function runKafkajs(bootstrap: string, topic: string): Promise<number> {
   await producer.connect();
   await producer.send({ topic, messages: [{ value: "warm-up" }] });
   const started = performance.now();
-  await produceAll((messages) => producer.send({ topic, acks: -1, messages }));
+  await produceAll(() => producer.send({ topic, acks: -1, messages: messagesOf({ value: VALUE }) }));
   const ms = performance.now() - started;
   await producer.disconnect();
   return ms;
 }
 
+async function runPlatformatic(bootstrap: string, topic: string): Promise<number> {
+  const { Producer, ProduceAcks } = await import("@platformatic/kafka");
+  const producer = new Producer({ bootstrapBrokers: [bootstrap], clientId: "bench-producer" });
+  const acks = ProduceAcks.ALL;
+  await producer.send({ acks, messages: [{ topic, value: Buffer.from("warm-up") }] });
+  const started = performance.now();
+  await produceAll((index) =>
+    producer.send({ acks, messages: messagesOf({ topic, value: VALUE, partition: index % PARTITIONS }) }),
+  );
+  const ms = performance.now() - started;
+  await producer.close();
+  return ms;
+}
+
 async function child(client: Client, bootstrap: string, topic: string): Promise<void> {
-  const ms = client === "brook" ? await runBrook(bootstrap, topic) : await runKafkajs(bootstrap, topic);
+  const run = { brook: runBrook, kafkajs: runKafkajs, platformatic: runPlatformatic }[client];
+  const ms = await run(bootstrap, topic);
   const result: ChildResult = { client, ms, maxRss: process.resourceUsage().maxRSS * 1024 };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -81,43 +101,38 @@ async function child(client: Client, bootstrap: string, topic: string): Promise<
 async function main(): Promise<void> {
   const broker = await startBrokerProcess({ args: ["--memory"] });
   const admin = new Admin({ brokers: [broker.bootstrap] });
-  const results: ChildResult[] = [];
+  const modernNode = platformaticNode();
+  const rows: ClientRow[] = [];
   try {
     for (const client of CLIENTS) {
+      if (client === "platformatic" && modernNode === undefined) {
+        rows.push({ name: client, library: client, skipped: PLATFORMATIC_SKIPPED });
+        continue;
+      }
       const topic = `bench-${client}`;
       await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }] });
-      results.push(runChild<ChildResult>(fileURLToPath(import.meta.url), [client, broker.bootstrap, topic]));
+      const node = client === "platformatic" ? modernNode : undefined;
+      const result = runChild<ChildResult>(fileURLToPath(import.meta.url), [client, broker.bootstrap, topic], {
+        node,
+      });
       const stored = await admin.listOffsets({ topic, at: "latest" });
       const count = stored.reduce((sum, p) => sum + p.offset, 0);
       if (count !== MESSAGES + 1) throw new Error(`${client}: ${count} messages stored, expected ${MESSAGES + 1}`);
+      rows.push({ name: client, library: client, ms: result.ms, maxRss: result.maxRss });
     }
   } finally {
     await admin.close();
     await broker.destroy();
   }
-  const kafkajs = results.find((r) => r.client === "kafkajs") as ChildResult;
-  const columns: Column[] = [
-    { title: "client" },
-    { title: "msgs/s", align: "right" },
-    { title: "MB/s", align: "right" },
-    { title: "peak RSS", align: "right" },
-    { title: "vs kafkajs", align: "right" },
-  ];
+  const platformaticOn = modernNode ? `, platformatic on Node ${nodeVersion(modernNode)}` : "";
   process.stdout.write(
-    `${significant(MESSAGES)} messages of ${SIZE} B, ${PARTITIONS} partitions, acks=-1, ${PER_SEND} per send, ${CONCURRENCY} sends outstanding; Node ${process.version}\n\n`,
+    `Produce: ${MESSAGES.toLocaleString("en-US")} messages of ${SIZE} B, ${PARTITIONS} partitions, acks=-1, ` +
+      `${PER_SEND} per send, ${CONCURRENCY} sends outstanding; Node ${process.version}${platformaticOn}\n\n`,
   );
-  printTable(
-    columns,
-    results.map((r) => [
-      r.client,
-      significant((MESSAGES / r.ms) * 1000),
-      significant(((MESSAGES * SIZE) / r.ms / 1e6) * 1000),
-      formatBytes(r.maxRss),
-      `${significant(kafkajs.ms / r.ms)}×`,
-    ]),
-  );
+  printClientReport(MESSAGES, SIZE, rows, []);
 }
 
 const [role, bootstrap, topic] = process.argv.slice(2);
-if (role === "brook" || role === "kafkajs") await child(role, bootstrap as string, topic as string);
+if ((CLIENTS as readonly string[]).includes(role as string))
+  await child(role as Client, bootstrap as string, topic as string);
 else await main();
