@@ -1,6 +1,7 @@
 // What every command prints: rpk-style tables for people, JSON for scripts, colour only on a
 // terminal that wants it (NO_COLOR and FORCE_COLOR are honoured, as most tools do).
 import { stdout } from "node:process";
+import { UserError } from "./user-error.js";
 
 export interface TableColumn<Row> {
   title: string;
@@ -71,4 +72,76 @@ export function formatBytes(bytes: number | bigint): string {
     unit++;
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** What happened to one item of a command that acts on several (topics created, groups deleted). */
+export interface ItemOutcome {
+  name: string;
+  /** Null when it worked. */
+  error: string | null;
+}
+
+/**
+ * Runs `action` for each name one after another, so that one failure does not hide what happened
+ * to the others. Failures the cluster answered about that item (a Kafka error code) are outcomes;
+ * anything else (the cluster is unreachable) ends the command at once.
+ */
+export async function eachItem(
+  names: readonly string[],
+  action: (name: string) => Promise<void>,
+  isItemError: (error: unknown) => error is Error,
+): Promise<ItemOutcome[]> {
+  const outcomes: ItemOutcome[] = [];
+  for (const name of names) {
+    try {
+      await action(name);
+      outcomes.push({ name, error: null });
+    } catch (error) {
+      if (!isItemError(error)) throw error;
+      outcomes.push({ name, error: error.message });
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * Reports the outcomes as a NAME / STATUS table (or JSON: `{ [key]: [{ name, status, error }] }`),
+ * then fails with one sentence if any item failed: that item's error, or how many failed. When
+ * the only item failed, the sentence alone says it all and no table is printed.
+ */
+export function reportOutcomes(
+  outcomes: readonly ItemOutcome[],
+  options: { title: string; key: string; success: string; json: boolean },
+): void {
+  const failed = outcomes.filter((o) => o.error !== null);
+  const single = outcomes.length === 1 && failed.length === 1;
+  if (options.json) {
+    printJson({
+      [options.key]: outcomes.map((o) => ({
+        name: o.name,
+        status: o.error === null ? options.success : "failed",
+        error: o.error,
+      })),
+    });
+  } else if (!single) {
+    printTable<ItemOutcome>(
+      [
+        { title: options.title, value: (o) => o.name },
+        { title: "status", value: (o) => (o.error === null ? colour.green(options.success) : colour.red(o.error)) },
+      ],
+      outcomes,
+    );
+  }
+  if (failed.length === 1) throw new UserError(`${(failed[0] as ItemOutcome).error}.`);
+  if (failed.length > 1) {
+    const names = failed.map((o) => `'${o.name}'`).join(", ");
+    throw new UserError(`${failed.length} of ${outcomes.length} ${options.key} failed: ${names}.`);
+  }
+}
+
+/** Labelled values one per line, labels upper-case and aligned: a summary above the tables. */
+export function printFields(fields: readonly (readonly [label: string, value: string | number | null])[]): void {
+  const width = Math.max(0, ...fields.map(([label]) => label.length));
+  const lines = fields.map(([label, value]) => `${label.toUpperCase().padEnd(width)}  ${value ?? "-"}`.trimEnd());
+  stdout.write(`${lines.join("\n")}\n`);
 }
