@@ -5,7 +5,30 @@ import { ProtocolError } from "../protocol/protocol-error.js";
 import type { Writer } from "../protocol/writer.js";
 import type { BrokerContext } from "./broker-context.js";
 import { type AnyHandler, NO_RESPONSE, type RequestContext } from "./handlers/handler.js";
-import { CloseConnection, type ConnectionContext, type FrameHandler } from "./server/index.js";
+import { CloseConnection, type ConnectionContext, type FrameHandler, type FrameResponse } from "./server/index.js";
+
+/** One decoded request as a RequestInterceptor sees it. */
+export interface InterceptedRequest {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  /** The decoded request body, as the handler would receive it. */
+  readonly request: unknown;
+  readonly connection: ConnectionContext;
+  /** Encodes a response body of this request's API and version into the response frame. */
+  encode(response: unknown): FrameResponse;
+}
+
+/**
+ * Sits between decoding and the handler (the testing helper's faults): it answers a request
+ * itself, delays it, closes its connection (by throwing CloseConnection), or calls `handle`
+ * to let the handler answer as usual.
+ */
+export interface RequestInterceptor {
+  intercept(
+    call: InterceptedRequest,
+    handle: () => FrameResponse | Promise<FrameResponse>,
+  ): FrameResponse | Promise<FrameResponse>;
+}
 
 export interface SupportedApi {
   readonly apiKey: number;
@@ -22,6 +45,8 @@ export interface SupportedApi {
 export class Dispatcher implements FrameHandler {
   private readonly handlers = new Map<number, AnyHandler>();
   readonly supportedApis: readonly SupportedApi[];
+  /** Null in a normal broker, so the request path pays a single comparison for it. */
+  interceptor: RequestInterceptor | null = null;
 
   constructor(
     private readonly broker: BrokerContext,
@@ -33,7 +58,7 @@ export class Dispatcher implements FrameHandler {
       .sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  handleFrame(frame: Buffer, connection: ConnectionContext): Buffer[] | null | Promise<Buffer[] | null> {
+  handleFrame(frame: Buffer, connection: ConnectionContext): FrameResponse | Promise<FrameResponse> {
     let decoded: ReturnType<typeof decodeRequestFrame>;
     try {
       decoded = decodeRequestFrame(frame);
@@ -84,11 +109,37 @@ export class Dispatcher implements FrameHandler {
       clientHost: `/${connection.remoteAddress}`,
       connectionId: connection.id,
     };
+    if (this.interceptor !== null) return this.intercept(this.interceptor, handler, request, context, connection);
+    return this.run(handler, request, context);
+  }
+
+  private run(handler: AnyHandler, request: unknown, context: RequestContext): FrameResponse | Promise<FrameResponse> {
+    const { apiVersion, header } = context;
     const result = handler.handle(request, context);
     if (result instanceof Promise) {
-      return result.then((response) => this.finish(handler, version, header.correlationId, response));
+      return result.then((response) => this.finish(handler, apiVersion, header.correlationId, response));
     }
-    return this.finish(handler, version, header.correlationId, result);
+    return this.finish(handler, apiVersion, header.correlationId, result);
+  }
+
+  private intercept(
+    interceptor: RequestInterceptor,
+    handler: AnyHandler,
+    request: unknown,
+    context: RequestContext,
+    connection: ConnectionContext,
+  ): FrameResponse | Promise<FrameResponse> {
+    const { apiVersion, header } = context;
+    return interceptor.intercept(
+      {
+        apiKey: handler.codec.apiKey,
+        apiVersion,
+        request,
+        connection,
+        encode: (response) => this.encode(handler, apiVersion, header.correlationId, response),
+      },
+      () => this.run(handler, request, context),
+    );
   }
 
   private finish(handler: AnyHandler, version: number, correlationId: number, response: unknown): Buffer[] | null {

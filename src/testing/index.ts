@@ -2,6 +2,18 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Broker, type BrokerOptions } from "../broker/broker.js";
+import { BrokerFaults } from "./faults.js";
+
+export {
+  type ApiName,
+  type ApiSelector,
+  BrokerFaults,
+  type DelayOptions,
+  type DropOptions,
+  type ErrorSelector,
+  type FailOptions,
+  type InjectedFault,
+} from "./faults.js";
 
 export interface TestBrokerOptions extends Omit<BrokerOptions, "dataDir" | "port" | "host"> {
   /** Keep the log in memory (default) or in a temporary directory removed by stop(). */
@@ -17,6 +29,8 @@ export interface TestBroker {
   readonly dataDir: string | null;
   /** The broker itself, for tests that need its internals. */
   readonly broker: Broker;
+  /** Failed requests, delayed responses and dropped connections, for tests of error handling. */
+  readonly faults: BrokerFaults;
   /** Stops the broker and removes its temporary data. */
   stop(): Promise<void>;
 }
@@ -35,13 +49,17 @@ export async function startBroker(options: TestBrokerOptions = {}): Promise<Test
     dataDir,
     fsync: options.fsync ?? "never",
   });
+  const faults = new BrokerFaults();
+  broker.dispatcher.interceptor = faults;
   return {
     bootstrap: broker.bootstrap,
     host: broker.config.advertisedHost,
     port: broker.config.advertisedPort,
     dataDir,
     broker,
+    faults,
     async stop() {
+      faults.clear();
       await broker.close();
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },

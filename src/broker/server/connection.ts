@@ -60,6 +60,7 @@ export class Connection<State = unknown> {
       remoteAddress: socket.remoteAddress ?? "unknown",
       remotePort: socket.remotePort ?? 0,
       signal: this.abortController.signal,
+      destroy: () => this.destroy(),
       state: undefined,
     };
     this.log = options.logger.child({

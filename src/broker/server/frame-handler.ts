@@ -16,6 +16,8 @@ export interface ConnectionContext<State = unknown> {
   readonly remotePort: number;
   /** Aborted when the connection closes, so a parked request (a long-poll Fetch) can stop waiting. */
   readonly signal: AbortSignal;
+  /** Closes the connection at once, abandoning what is in flight (the testing helper drops connections so). */
+  destroy(): void;
   /** The handler's own per-connection state (e.g. SASL progress), undefined until it sets some. */
   state: State | undefined;
 }
