@@ -8,6 +8,8 @@ import { startBroker, type TestBroker } from "../../src/testing/index.js";
 import { eventually } from "../client/consumer/helpers.js";
 
 const EXAMPLES = fileURLToPath(new URL("../../examples/", import.meta.url));
+// `npm run example` runs this script from the repository (it is not compiled).
+const RUNNER = fileURLToPath(new URL("../../../examples/run.mjs", import.meta.url));
 // Generous: two shared cores, and every consumer joins a group first.
 const TIMEOUT_MS = 30_000;
 
@@ -17,8 +19,10 @@ class ExampleProcess {
   output = "";
   readonly exited: Promise<number | null>;
 
+  /** `program`: a compiled example's path under dist/examples without ".js", or any script given as an absolute path. */
   constructor(program: string, args: string[], brokers: string) {
-    this.child = spawn(process.execPath, [`${EXAMPLES}${program}.js`, ...args], {
+    const script = program.startsWith("/") ? program : `${EXAMPLES}${program}.js`;
+    this.child = spawn(process.execPath, [script, ...args], {
       env: { ...process.env, BROOK_BROKERS: brokers },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -181,5 +185,26 @@ describe("log-shipper and monitor", () => {
     );
     assert.equal(await monitor.stop("SIGINT"), 0);
     assert.match(monitor.output, /monitor: stopped after 300 lines/);
+  });
+});
+
+describe("npm run example", () => {
+  test("runs an example by name with its options; --brokers wins over BROOK_BROKERS", async () => {
+    // BROOK_BROKERS names a port nothing listens on: only --brokers can make this work.
+    const shop = new ExampleProcess(
+      RUNNER,
+      ["web-shop", "--orders", "3", "--rate", "100", "--brokers", broker.bootstrap],
+      "127.0.0.1:1",
+    );
+    running.push(shop);
+    assert.equal(await shop.exited, 0, shop.output);
+    assert.match(shop.output, /web-shop: placed 3 orders/);
+  });
+
+  test("an unknown name lists the examples", async () => {
+    const runner = new ExampleProcess(RUNNER, ["no-such-example"], broker.bootstrap);
+    running.push(runner);
+    assert.equal(await runner.exited, 2);
+    assert.match(runner.output, /examples: analytics, log-shipper, monitor, notifications, web-shop/);
   });
 });
