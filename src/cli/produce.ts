@@ -28,7 +28,7 @@ const MAX_SENDS_IN_FLIGHT = 32;
 interface ProduceOptions extends ClientCommandOptions {
   file?: string;
   keySeparator?: string;
-  header: { key: string; value: string }[];
+  header?: { key: string; value: string }[];
   partition?: number;
   compression: CompressionName;
   acks: (typeof ACKS)[number];
@@ -37,7 +37,7 @@ interface ProduceOptions extends ClientCommandOptions {
 }
 
 /** `-H name=value`, repeatable: collects every header given. */
-function header(value: string, previous: { key: string; value: string }[]) {
+function header(value: string, previous: { key: string; value: string }[] = []) {
   const at = value.indexOf("=");
   if (at <= 0) throw new InvalidArgumentError(`--header takes name=value, not "${value}".`);
   return [...previous, { key: value.slice(0, at), value: value.slice(at + 1) }];
@@ -53,7 +53,7 @@ export function produceCommand(program: Command): void {
       "-k, --key-separator <sep>",
       'split each line at the first <sep> into key and value ("\\t" for a tab); a line without it is a value with a null key',
     )
-    .option("-H, --header <name=value>", "add this header to every message (repeatable)", header, [])
+    .option("-H, --header <name=value>", "add this header to every message (repeatable)", header)
     .option("-p, --partition <n>", "send every message to this partition", integer("--partition", 0))
     .addOption(
       new Option("-z, --compression <codec>", "compress batches with this codec").choices(COMPRESSIONS).default("none"),
@@ -100,7 +100,7 @@ async function produce(topic: string, options: ProduceOptions): Promise<void> {
     const input = file ? file.createReadStream() : stdin;
     const stats = await sendLines(producer, topic, input, {
       separator,
-      headers: options.header,
+      headers: options.header ?? [],
       partition: options.partition,
       skipEmpty: options.skipEmpty === true,
     });
@@ -257,6 +257,6 @@ function printSummary(topic: string, stats: ProduceStats, json: boolean): void {
     return;
   }
   process.stdout.write(
-    `produced ${stats.messages} message${stats.messages === 1 ? "" : "s"} (${formatBytes(stats.bytes)}) to ${topic} in ${stats.seconds.toFixed(2)} s (${rate(stats.messages, stats.seconds)} msg/s)\n`,
+    `produced ${stats.messages.toLocaleString("en-US")} message${stats.messages === 1 ? "" : "s"} (${formatBytes(stats.bytes)}) to ${topic} in ${stats.seconds.toFixed(2)} s (${rate(stats.messages, stats.seconds)} msg/s)\n`,
   );
 }
