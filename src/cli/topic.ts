@@ -101,18 +101,24 @@ export function topicCommand(program: Command): void {
       .option("-i, --internal", "include internal topics (__consumer_offsets...)")
       .option("--json", "print JSON instead of a table"),
   ).action(async (options: ClientCommandOptions & JsonOption & { internal?: boolean }) => {
-    const topics = await withAdmin(options, async (admin) => {
+    const rows = await withAdmin(options, async (admin) => {
       const names = await admin.listTopics({ includeInternal: options.internal === true });
-      return names.length === 0 ? [] : admin.describeTopics(names);
+      // listTopics has just fetched every topic's metadata: the partitions are known without
+      // describeTopics, which would also ask every partition for its offsets.
+      return names.flatMap((name) => {
+        const info = admin.cluster.metadata.topics.get(name);
+        if (!info) return [];
+        const partitions = info.partitions.filter(Boolean);
+        return [
+          {
+            name,
+            partitions: partitions.length,
+            replicas: Math.max(0, ...partitions.map((p) => p.replicas.length)),
+            internal: info.internal,
+          },
+        ];
+      });
     });
-    const rows = topics
-      .map((t) => ({
-        name: t.name,
-        partitions: t.partitions.length,
-        replicas: Math.max(0, ...t.partitions.map((p) => p.replicas.length)),
-        internal: t.internal,
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name));
     if (options.json) {
       printJson({ topics: rows });
       return;

@@ -149,7 +149,7 @@ describe("brook group", () => {
     assert.deepEqual(await committed(), [4, 1]);
   });
 
-  it("reset-offsets of the emptied group: --dry-run changes nothing, then earliest, an offset, latest", async () => {
+  it("reset-offsets of the emptied group: --dry-run changes nothing, then earliest, an offset, latest, a time", async () => {
     await consumer?.close();
     consumer = undefined;
     const empty = await brook("group", "list", "--state", "empty", "--json");
@@ -211,6 +211,14 @@ describe("brook group", () => {
         [1, 4, 0],
       ],
     );
+
+    // By time: the first record at or after it, the end where there is none that recent.
+    const future = await brook("group", "reset-offsets", GROUP, "--topic", TOPIC, "--to", "2099-01-01T00:00:00Z");
+    assert.equal(future.code, 0, future.stderr);
+    assert.deepEqual(await committed(), [6, 4]);
+    const epoch = await brook("group", "reset-offsets", GROUP, "--topic", TOPIC, "--to", "@0");
+    assert.equal(epoch.code, 0, epoch.stderr);
+    assert.deepEqual(await committed(), [0, 0]);
 
     assertOneSentence(
       await brook("group", "reset-offsets", GROUP, "--topic", "nowhere", "--to", "earliest"),

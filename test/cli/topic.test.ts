@@ -167,6 +167,10 @@ describe("brook topic", () => {
       "topic 'nowhere' does not exist.",
     );
     assertOneSentence(
+      await brook("topic", "alter-config", "tuned", "--set", "retention.ms=1", "--delete", "retention.ms"),
+      "'retention.ms' cannot be both set and deleted.",
+    );
+    assertOneSentence(
       await brook("topic", "alter-config", "tuned"),
       "alter-config needs at least one --set key=value or --delete key.",
     );
