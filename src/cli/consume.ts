@@ -93,17 +93,18 @@ async function consume(topics: string[], options: ConsumeOptions): Promise<void>
   const run = new ConsumeRun(consumer, format, options.count);
   try {
     const partitions = await partitionsToRead(consumer, uniqueTopics, options.partition);
-    if (!options.follow) run.endOffsets = await endOffsets(consumer, partitions);
+    const startAt = typeof from === "object" && "offset" in from ? from.offset : undefined;
+    const ends = options.follow && startAt === undefined ? undefined : await offsetsAt(consumer, partitions, "latest");
+    if (!options.follow) run.endOffsets = ends;
+    const starts = startAt !== undefined && ends ? await startOffsets(consumer, partitions, startAt, ends) : undefined;
     if (options.group === undefined) {
-      await consumer.assign(
-        partitions.map((p) => (typeof from === "object" && "offset" in from ? { ...p, ...from } : p)),
-      );
+      await consumer.assign(partitions.map((p) => ({ ...p, offset: starts?.get(partitionKey(p)) })));
       run.assigned = true;
     } else {
       await consumer.subscribe({
         topics: uniqueTopics,
         onPartitionsAssigned: async (assigned) => {
-          if (typeof from === "object" && "offset" in from) await startNewPartitionsAt(consumer, assigned, from.offset);
+          if (starts) await startNewPartitionsAt(consumer, assigned, starts);
           run.assigned = true;
         },
       });
@@ -131,8 +132,9 @@ function parseFrom(text: string): Position {
 
 function resetPolicy(from: Position): OffsetResetPolicy {
   if (from === "earliest" || from === "latest") return from;
-  // An offset past the end of a partition waits there for new messages.
-  if ("offset" in from) return "latest";
+  // Offsets are looked up in advance (see startOffsets); this only serves when retention
+  // deletes messages while they are being read.
+  if ("offset" in from) return "earliest";
   return { timestamp: from.timestamp };
 }
 
@@ -165,22 +167,46 @@ async function partitionsToRead(
   return partitions;
 }
 
-/** Where each partition ends now: without --follow, reading stops there. */
-async function endOffsets(consumer: Consumer, partitions: TopicPartition[]): Promise<Map<string, number>> {
+/** Where each partition starts or ends now (without --follow, reading stops at the end). */
+async function offsetsAt(
+  consumer: Consumer,
+  partitions: TopicPartition[],
+  spec: "earliest" | "latest",
+): Promise<Map<string, number>> {
   // The consumer reads committed messages only (read_committed), so the end is the last stable offset.
-  const ends = await listOffsets(
+  const offsets = await listOffsets(
     consumer.cluster,
-    partitions.map((p) => ({ ...p, spec: "latest" as const })),
+    partitions.map((p) => ({ ...p, spec })),
     { isolationLevel: 1 },
   );
-  return new Map(ends.map((end) => [partitionKey(end), end.offset]));
+  return new Map(offsets.map((entry) => [partitionKey(entry), entry.offset]));
+}
+
+/**
+ * --from <offset>: that offset in every partition, or the nearest one the partition has (its
+ * first when retention deleted the offset, its end when the offset is not written yet).
+ */
+async function startOffsets(
+  consumer: Consumer,
+  partitions: TopicPartition[],
+  offset: number,
+  ends: Map<string, number>,
+): Promise<Map<string, number>> {
+  const firsts = await offsetsAt(consumer, partitions, "earliest");
+  return new Map(
+    partitions.map((p) => {
+      const key = partitionKey(p);
+      return [key, Math.min(Math.max(offset, firsts.get(key) ?? 0), ends.get(key) ?? offset)];
+    }),
+  );
 }
 
 /** --from <offset> with a group: where the group has committed nothing, start at that offset. */
-async function startNewPartitionsAt(consumer: Consumer, partitions: TopicPartition[], offset: number) {
+async function startNewPartitionsAt(consumer: Consumer, partitions: TopicPartition[], starts: Map<string, number>) {
   if (partitions.length === 0) return;
-  for (const committed of await consumer.committed(partitions)) {
-    if (committed.offset < 0) consumer.seek({ topic: committed.topic, partition: committed.partition, offset });
+  for (const { topic, partition, offset } of await consumer.committed(partitions)) {
+    const start = starts.get(partitionKey({ topic, partition }));
+    if (offset < 0 && start !== undefined) consumer.seek({ topic, partition, offset: start });
   }
 }
 

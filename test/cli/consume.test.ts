@@ -69,6 +69,14 @@ describe("brook consume", () => {
     assert.deepEqual(lines(stdout), ["v3", "v5", "v7", "v9"]);
   });
 
+  it("starts at the nearest offset a partition has when --from <offset> is before its first or past its end", async () => {
+    const topic = await newTopic(1);
+    await produce(broker.bootstrap, topic, [{ value: "a" }, { value: "b" }, { value: "c" }, { value: "d" }]);
+    await admin.deleteRecords({ topic, partitions: [{ partition: 0, offset: 2 }] });
+    assert.deepEqual(lines(await consumeOk([topic, "--from", "0"])), ["c", "d"]);
+    assert.equal(await consumeOk([topic, "--from", "99"]), "");
+  });
+
   it("starts at a time with --from <ISO time> or --from @<epoch ms>", async () => {
     const halfAnHourAgo = NOW - HOUR / 2;
     for (const from of [new Date(halfAnHourAgo).toISOString(), `@${halfAnHourAgo}`]) {
@@ -166,6 +174,18 @@ describe("brook consume", () => {
     assert.equal(await consumeOk([topic, "-g", "readers"]), "");
     // Another group has its own offsets; --from applies where it has committed nothing.
     assert.deepEqual(sorted(lines(await consumeOk([topic, "-g", "others", "--from", "1"]))), ["b", "d", "e"]);
+  });
+
+  it("commits exactly what --count printed in a group", async () => {
+    const topic = await newTopic(1);
+    await produce(
+      broker.bootstrap,
+      topic,
+      ["1", "2", "3", "4", "5"].map((value) => ({ value })),
+    );
+    assert.deepEqual(lines(await consumeOk([topic, "-g", "counted", "-n", "2"])), ["1", "2"]);
+    assert.deepEqual(lines(await consumeOk([topic, "-g", "counted", "-n", "2"])), ["3", "4"]);
+    assert.deepEqual(lines(await consumeOk([topic, "-g", "counted"])), ["5"]);
   });
 
   it("--follow prints messages produced after it started; Ctrl-C exits 0 and commits what it printed", async () => {
