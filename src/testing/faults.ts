@@ -63,6 +63,8 @@ export class BrokerFaults implements RequestInterceptor {
   private readonly drops = new Map<number, CountedRule<null>>();
   private readonly connections = new Set<ConnectionContext>();
   private readonly history: InjectedFault[] = [];
+  /** Aborted by clear(): the responses being held back go out at once. */
+  private release = new AbortController();
 
   /** Every fault injected so far, oldest first (clear() does not reset it). */
   get injected(): readonly InjectedFault[] {
@@ -112,11 +114,13 @@ export class BrokerFaults implements RequestInterceptor {
     return open.length;
   }
 
-  /** Removes every fault not used up yet; requests are handled normally again. */
+  /** Removes every fault not used up yet and sends the responses being delayed now. */
   clear(): void {
     this.failures.clear();
     this.delays.clear();
     this.drops.clear();
+    this.release.abort();
+    this.release = new AbortController();
   }
 
   intercept(call: InterceptedRequest, handle: () => FrameResponse | Promise<FrameResponse>) {
@@ -143,7 +147,7 @@ export class BrokerFaults implements RequestInterceptor {
     }
     if (delayMs === undefined) return response;
     this.record(call, { kind: "delay", ms: delayMs });
-    return delayed(response, delayMs, call.connection.signal);
+    return delayed(response, delayMs, call.connection.signal, this.release.signal);
   }
 
   /** Connections are tracked from their first request until they close, for dropConnections(). */
@@ -178,11 +182,16 @@ function take<T>(rules: Map<number, CountedRule<T>>, apiKey: number): T | undefi
 async function delayed(
   response: FrameResponse | Promise<FrameResponse>,
   ms: number,
-  signal: AbortSignal,
+  connectionClosed: AbortSignal,
+  released: AbortSignal,
 ): Promise<FrameResponse> {
   const answer = await response;
-  // Aborted when the client goes away: nobody waits for the response any more.
-  await sleep(ms, undefined, { signal });
+  try {
+    await sleep(ms, undefined, { signal: AbortSignal.any([connectionClosed, released]) });
+  } catch (error) {
+    // A closed connection has nobody left to answer; a release by clear() answers now.
+    if (connectionClosed.aborted) throw error;
+  }
   return answer;
 }
 

@@ -39,6 +39,14 @@ function faultsFromNow(): () => InjectedFault[] {
   return () => broker.faults.injected.slice(start);
 }
 
+async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 async function readValues(t: TestContext, topic: string, count: number): Promise<string[]> {
   const consumer = new Consumer<string, string>({
     brokers: [broker.bootstrap],
@@ -102,6 +110,31 @@ describe("broker.faults", () => {
     assert.equal(injected().filter((f) => f.api === "Fetch" && f.kind === "error").length, 2);
   });
 
+  it("puts the error in each topic an admin request names (CreateTopics) and in each partition (ListOffsets)", async (t) => {
+    const admin = new Admin({ brokers: [broker.bootstrap], retry: FAST_RETRY });
+    t.after(() => admin.close());
+    const topic = topicName();
+    broker.faults.failNext("CreateTopics", { error: "POLICY_VIOLATION" });
+    await assert.rejects(admin.createTopics({ topics: [{ topic, numPartitions: 2 }] }), {
+      name: "BrookError",
+      kafkaName: "POLICY_VIOLATION",
+    });
+    assert.equal((await admin.listTopics()).includes(topic), false, "the failed request created nothing");
+
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+    const injected = faultsFromNow();
+    broker.faults.failNext("ListOffsets", { times: 2, error: "LEADER_NOT_AVAILABLE" });
+    const offsets = await admin.listOffsets({ topic, at: "latest" });
+    assert.deepEqual(
+      offsets.map((o) => [o.partition, o.offset]),
+      [
+        [0, 0],
+        [1, 0],
+      ],
+    );
+    assert.equal(injected().filter((f) => f.api === "ListOffsets" && f.kind === "error").length, 2);
+  });
+
   it("delays the responses of one API by at least the given time", async (t) => {
     const topic = topicName();
     const producer = producerFor(t);
@@ -131,6 +164,21 @@ describe("broker.faults", () => {
     const elapsed = performance.now() - started;
 
     assert.ok(elapsed >= 200 - TIMER_SLACK_MS, `listTopics took ${elapsed} ms`);
+  });
+
+  it("clear() sends the responses being delayed at once", async (t) => {
+    const topic = topicName();
+    const producer = producerFor(t);
+    await producer.send({ topic, messages: [{ value: "warm-up" }] });
+    const injected = faultsFromNow();
+    broker.faults.delay("Produce", { ms: 600_000 });
+
+    const sending = producer.send({ topic, messages: [{ value: "held" }] });
+    await until(() => injected().length === 1, "the Produce to be held back");
+    broker.faults.clear();
+
+    const [sent] = await sending;
+    assert.equal(sent?.offset, 1);
   });
 
   it("drops every client connection; the producer reconnects for its next send", async (t) => {
