@@ -2,6 +2,7 @@
 // client settings a command line wants (fail within seconds when nothing answers, rather than
 // the library's patient 30 s).
 import { type Command, Option } from "commander";
+import { Admin } from "../client/admin.js";
 import type { ClientOptions } from "../client/options.js";
 import { integer } from "./arguments.js";
 
@@ -35,4 +36,15 @@ export function clientOptions(options: ClientCommandOptions, clientId = "brook-c
     requestTimeoutMs: options.timeout,
     retry: { timeoutMs: options.timeout, initialDelayMs: 100, maxDelayMs: 1_000 },
   };
+}
+
+/** Runs `action` with a connected Admin, closed afterwards whatever happens. */
+export async function withAdmin<T>(options: ClientCommandOptions, action: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin(clientOptions(options));
+  try {
+    await admin.connect();
+    return await action(admin);
+  } finally {
+    await admin.close();
+  }
 }

@@ -1,16 +1,10 @@
 // `brook group list|describe|reset-offsets|delete`: consumer groups, their members and how far
 // behind they are, over the client's Admin; rpk-style tables, or one JSON document with --json.
 import { type Command, InvalidArgumentError } from "commander";
-import {
-  Admin,
-  type GroupDescription,
-  type PartitionLag,
-  type TopicDescription,
-  type TopicPartitions,
-} from "../client/admin.js";
+import type { Admin, GroupDescription, PartitionLag, TopicDescription, TopicPartitions } from "../client/admin.js";
 import { BrookError } from "../client/errors.js";
 import { integer, type Position, position } from "./arguments.js";
-import { addClientOptions, type ClientCommandOptions, clientOptions } from "./client-options.js";
+import { addClientOptions, type ClientCommandOptions, withAdmin } from "./client-options.js";
 import { colour, eachItem, printFields, printJson, printTable, reportOutcomes } from "./output.js";
 import { UserError } from "./user-error.js";
 
@@ -37,17 +31,6 @@ function states(value: string, previous: string[] = []): string[] {
 function partitionList(value: string): number[] {
   const parse = integer("--partitions", 0);
   return [...new Set(value.split(",").map((p) => parse(p.trim())))].sort((a, b) => a - b);
-}
-
-/** Runs `action` with an Admin for the command's options, closing it whatever happens. */
-async function withAdmin<T>(options: ClientCommandOptions, action: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin(clientOptions(options));
-  try {
-    await admin.connect();
-    return await action(admin);
-  } finally {
-    await admin.close();
-  }
 }
 
 function activeMembers(groupId: string): UserError {

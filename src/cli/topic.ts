@@ -1,10 +1,10 @@
 // `brook topic create|list|describe|delete|alter-config`: thin wrappers over the client's Admin
 // that print rpk-style tables, or one JSON document with --json.
 import { type Command, InvalidArgumentError } from "commander";
-import { Admin, type ConfigChange, type ConfigEntry, type TopicDescription } from "../client/admin.js";
+import type { ConfigChange, ConfigEntry, TopicDescription } from "../client/admin.js";
 import { BrookError } from "../client/errors.js";
 import { integer } from "./arguments.js";
-import { addClientOptions, type ClientCommandOptions, clientOptions } from "./client-options.js";
+import { addClientOptions, type ClientCommandOptions, withAdmin } from "./client-options.js";
 import { colour, eachItem, printFields, printJson, printTable, reportOutcomes } from "./output.js";
 import { UserError } from "./user-error.js";
 
@@ -37,17 +37,6 @@ function unknownTopic(error: unknown, topic: string): unknown {
     return new UserError(`topic '${topic}' does not exist.`);
   }
   return error;
-}
-
-/** Runs `action` with an Admin for the command's options, closing it whatever happens. */
-async function withAdmin<T>(options: ClientCommandOptions, action: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin(clientOptions(options));
-  try {
-    await admin.connect();
-    return await action(admin);
-  } finally {
-    await admin.close();
-  }
 }
 
 export function topicCommand(program: Command): void {

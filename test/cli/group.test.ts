@@ -4,25 +4,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Consumer } from "../../src/client/consumer.js";
 import { Producer } from "../../src/client/producer.js";
 import { type BrokerProcess, startBrokerProcess } from "../helpers/broker-process.js";
-import { type CliResult, runCli } from "./helpers/run-cli.js";
+import { assertOneSentence, runCli, tableRows } from "./helpers/run-cli.js";
 
 /** A failure as scripts and people should see it: exit 1 and one sentence, no stack trace. */
-function assertOneSentence(result: CliResult, sentence: string): void {
-  assert.equal(result.code, 1, `exit code of a failure; stderr: ${result.stderr}`);
-  const lines = result.stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, `one line on stderr, not: ${result.stderr}`);
-  assert.equal(lines[0], `brook: ${sentence}`);
-}
-
-/** The table's rows (header excluded), each split into its cells. */
-function rows(table: string): string[][] {
-  return table
-    .trimEnd()
-    .split("\n")
-    .slice(1)
-    .map((line) => line.trim().split(/\s{2,}/));
-}
-
 interface DescribedGroup {
   state: string;
   members: { memberId: string; clientId: string; assignment: { topic: string; partitions: number[] }[] }[];
@@ -125,18 +109,18 @@ describe("brook group", () => {
     const [, membersTable, offsetsTable] = table.stdout.split("\n\n");
     assert.match(membersTable as string, /^MEMBER-ID\s+CLIENT-ID\s+HOST\s+PARTITIONS\n/);
     assert.deepEqual(
-      rows(membersTable as string).map((r) => [r[0], r[1], r[3]]),
+      tableRows(membersTable as string).map((r) => [r[0], r[1], r[3]]),
       [[member?.memberId, "lag-reader", `${TOPIC}: 0,1`]],
     );
     assert.match(offsetsTable as string, /^TOPIC\s+PARTITION\s+CURRENT-OFFSET\s+LOG-END-OFFSET\s+LAG\s+MEMBER-ID\n/);
-    assert.deepEqual(rows(offsetsTable as string), [
+    assert.deepEqual(tableRows(offsetsTable as string), [
       [TOPIC, "0", "4", "6", "2", member?.memberId],
       [TOPIC, "1", "1", "4", "3", member?.memberId],
     ]);
 
     const listed = await brook("group", "list");
     assert.equal(listed.code, 0, listed.stderr);
-    assert.deepEqual(rows(listed.stdout), [[GROUP, "Stable", "consumer"]]);
+    assert.deepEqual(tableRows(listed.stdout), [[GROUP, "Stable", "consumer"]]);
   });
 
   it("reset-offsets refuses a group with active members, dry run included", async () => {
@@ -157,12 +141,12 @@ describe("brook group", () => {
       { groupId: GROUP, protocolType: "consumer", state: "Empty", coordinator: 1 },
     ]);
     const stable = await brook("group", "list", "--state", "stable");
-    assert.deepEqual(rows(stable.stdout), []);
+    assert.deepEqual(tableRows(stable.stdout), []);
 
     const dryRun = await brook("group", "reset-offsets", GROUP, "--topic", TOPIC, "--to", "earliest", "--dry-run");
     assert.equal(dryRun.code, 0, dryRun.stderr);
     assert.match(dryRun.stdout, /^TOPIC\s+PARTITION\s+OLD\s+NEW\n/);
-    assert.deepEqual(rows(dryRun.stdout).slice(0, 2), [
+    assert.deepEqual(tableRows(dryRun.stdout).slice(0, 2), [
       [TOPIC, "0", "4", "0"],
       [TOPIC, "1", "1", "0"],
     ]);
@@ -184,7 +168,7 @@ describe("brook group", () => {
 
     const two = await brook("group", "reset-offsets", GROUP, "--topic", TOPIC, "--to", "2");
     assert.equal(two.code, 0, two.stderr);
-    assert.deepEqual(rows(two.stdout), [
+    assert.deepEqual(tableRows(two.stdout), [
       [TOPIC, "0", "0", "2"],
       [TOPIC, "1", "0", "2"],
     ]);
@@ -202,7 +186,7 @@ describe("brook group", () => {
       "latest",
     );
     assert.equal(latestOfOne.code, 0, latestOfOne.stderr);
-    assert.deepEqual(rows(latestOfOne.stdout), [[TOPIC, "1", "2", "4"]]);
+    assert.deepEqual(tableRows(latestOfOne.stdout), [[TOPIC, "1", "2", "4"]]);
     const described = await describeJson();
     assert.deepEqual(
       described.offsets.map((o) => [o.partition, o.committedOffset, o.lag]),
@@ -233,7 +217,7 @@ describe("brook group", () => {
   it("delete removes the group; describing or deleting it again fails with one sentence", async () => {
     const deleted = await brook("group", "delete", GROUP);
     assert.equal(deleted.code, 0, deleted.stderr);
-    assert.deepEqual(rows(deleted.stdout), [[GROUP, "OK"]]);
+    assert.deepEqual(tableRows(deleted.stdout), [[GROUP, "OK"]]);
     const listed = await brook("group", "list", "--json");
     assert.deepEqual(JSON.parse(listed.stdout), { groups: [] });
     assertOneSentence(await brook("group", "describe", GROUP), `group '${GROUP}' does not exist.`);

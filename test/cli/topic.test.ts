@@ -2,27 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Producer } from "../../src/client/producer.js";
 import { type BrokerProcess, startBrokerProcess } from "../helpers/broker-process.js";
-import { type CliResult, runCli } from "./helpers/run-cli.js";
+import { assertOneSentence, runCli, tableRows } from "./helpers/run-cli.js";
 
 /** A failure as scripts and people should see it: exit 1 and one sentence, no stack trace. */
-function assertOneSentence(result: CliResult, sentence: string | RegExp): void {
-  assert.equal(result.code, 1, `exit code of a failure; stderr: ${result.stderr}`);
-  const lines = result.stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, `one line on stderr, not: ${result.stderr}`);
-  assert.match(lines[0] as string, /^brook: /);
-  if (typeof sentence === "string") assert.equal(lines[0], `brook: ${sentence}`);
-  else assert.match(lines[0] as string, sentence);
-}
-
-/** The table's rows (header excluded), each split into its cells. */
-function rows(table: string): string[][] {
-  return table
-    .trimEnd()
-    .split("\n")
-    .slice(1)
-    .map((line) => line.trim().split(/\s{2,}/));
-}
-
 describe("brook topic", () => {
   let broker: BrokerProcess;
   const brook = (...args: string[]) => runCli([...args, "--brokers", broker.bootstrap]);
@@ -46,7 +28,7 @@ describe("brook topic", () => {
 
     const listed = await brook("topic", "list");
     assert.equal(listed.code, 0, listed.stderr);
-    assert.deepEqual(rows(listed.stdout), [
+    assert.deepEqual(tableRows(listed.stdout), [
       ["audit", "1", "1"],
       ["orders", "3", "1"],
       ["payments", "3", "1"],
@@ -76,7 +58,7 @@ describe("brook topic", () => {
 
     const mixed = await brook("topic", "create", "taken", "fresh");
     assertOneSentence(mixed, "topic 'taken' already exists.");
-    assert.deepEqual(rows(mixed.stdout), [
+    assert.deepEqual(tableRows(mixed.stdout), [
       ["taken", "topic 'taken' already exists"],
       ["fresh", "OK"],
     ]);
@@ -105,7 +87,7 @@ describe("brook topic", () => {
     assert.doesNotMatch(table.stdout, /segment\.bytes/, "defaults only with --all-configs");
     const partitionTable = table.stdout.slice(table.stdout.lastIndexOf("PARTITION "));
     assert.match(partitionTable, /^PARTITION\s+LEADER\s+REPLICAS\s+EARLIEST\s+LATEST\s+MESSAGES\n/);
-    assert.deepEqual(rows(partitionTable), [
+    assert.deepEqual(tableRows(partitionTable), [
       ["0", "1", "1", "0", "5", "5"],
       ["1", "1", "1", "0", "2", "2"],
     ]);
@@ -159,7 +141,7 @@ describe("brook topic", () => {
 
     const removed = await brook("topic", "alter-config", "tuned", "--delete", "retention.ms");
     assert.equal(removed.code, 0, removed.stderr);
-    assert.deepEqual(rows(removed.stdout), [["retention.ms", "delete", "(default)"]]);
+    assert.deepEqual(tableRows(removed.stdout), [["retention.ms", "delete", "(default)"]]);
     assert.deepEqual(await configs(), [["segment.bytes", "1048576"]]);
 
     assertOneSentence(
@@ -180,12 +162,12 @@ describe("brook topic", () => {
     await brook("topic", "create", "doomed");
     const deleted = await brook("topic", "delete", "doomed");
     assert.equal(deleted.code, 0, deleted.stderr);
-    assert.deepEqual(rows(deleted.stdout), [["doomed", "OK"]]);
+    assert.deepEqual(tableRows(deleted.stdout), [["doomed", "OK"]]);
     assertOneSentence(await brook("topic", "describe", "doomed"), "topic 'doomed' does not exist.");
     assertOneSentence(await brook("topic", "delete", "doomed"), "topic 'doomed' does not exist.");
     const several = await brook("topic", "delete", "doomed", "never");
     assertOneSentence(several, "2 of 2 topics failed: 'doomed', 'never'.");
-    assert.deepEqual(rows(several.stdout), [
+    assert.deepEqual(tableRows(several.stdout), [
       ["doomed", "topic 'doomed' does not exist"],
       ["never", "topic 'never' does not exist"],
     ]);

@@ -1,4 +1,5 @@
 // Runs the real `brook` binary (dist/src/cli/main.js) as a user would, and collects what it printed.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -45,4 +46,23 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
       else resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** A failed command: exit code 1 and exactly one line on stderr, `brook: ` and the sentence (or matching it). */
+export function assertOneSentence(result: CliResult, sentence: string | RegExp): void {
+  assert.equal(result.code, 1, `exit code of a failure; stderr: ${result.stderr}`);
+  const lines = result.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `one line on stderr, not: ${result.stderr}`);
+  assert.match(lines[0] as string, /^brook: /);
+  if (typeof sentence === "string") assert.equal(lines[0], `brook: ${sentence}`);
+  else assert.match(lines[0] as string, sentence);
+}
+
+/** The rows of a printed table (header excluded), each split into its cells. */
+export function tableRows(table: string): string[][] {
+  return table
+    .trimEnd()
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s{2,}/));
 }
