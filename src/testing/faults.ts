@@ -36,9 +36,9 @@ export interface InjectedFault {
   readonly apiKey: number;
   readonly apiVersion: number;
   readonly kind: "error" | "delay" | "drop";
-  /** For "error": the Kafka error name; for "delay": undefined; for "drop": undefined. */
+  /** For an "error": the Kafka error name it answered with. */
   readonly error?: string;
-  /** For "delay": how long the response was held back. */
+  /** For a "delay": how long the response was held back. */
   readonly ms?: number;
 }
 
@@ -123,7 +123,10 @@ export class BrokerFaults implements RequestInterceptor {
     this.release = new AbortController();
   }
 
-  intercept(call: InterceptedRequest, handle: () => FrameResponse | Promise<FrameResponse>) {
+  intercept(
+    call: InterceptedRequest,
+    handle: () => FrameResponse | Promise<FrameResponse>,
+  ): FrameResponse | Promise<FrameResponse> {
     this.track(call.connection);
     if (this.failures.size === 0 && this.delays.size === 0 && this.drops.size === 0) return handle();
 
