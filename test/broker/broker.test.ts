@@ -287,6 +287,21 @@ for (const storage of ["memory", "disk"] as const) {
         validateOnly: false,
       });
       assert.equal(bad.responses[0]!.errorCode, ErrorCode.INVALID_CONFIG);
+      const twice = await client.send(API_CODECS.IncrementalAlterConfigs, 1, {
+        resources: [
+          {
+            resourceType: 2,
+            resourceName: "configured",
+            configs: [
+              { name: "segment.bytes", configOperation: 0, value: "2097152" },
+              { name: "segment.bytes", configOperation: 1, value: null },
+            ],
+          },
+        ],
+        validateOnly: false,
+      });
+      assert.equal(twice.responses[0]!.errorCode, ErrorCode.INVALID_REQUEST, "one key twice in one request");
+      assert.equal((await describe()).configs.find((c) => c.name === "segment.bytes")?.value, "1048576");
 
       const deleted = await client.send(API_CODECS.DeleteTopics, 6, {
         topics: [{ name: "configured", topicId: "00000000-0000-0000-0000-000000000000" }],

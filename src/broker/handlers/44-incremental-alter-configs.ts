@@ -1,3 +1,4 @@
+import { ErrorCode } from "../../protocol/errors.js";
 import { API_CODECS } from "../../protocol/generated/index.js";
 import { TOPIC_CONFIGS } from "../topic-config.js";
 import { alterTopicConfigs } from "./alter-topic-configs.js";
@@ -10,6 +11,18 @@ const Operation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 export default defineHandler(API_CODECS.IncrementalAlterConfigs, async (request, ctx) => {
   const responses = [];
   for (const { resourceType, resourceName, configs } of request.resources) {
+    const names = configs.map((config) => config.name);
+    if (new Set(names).size !== names.length) {
+      // As Kafka: two operations on one key in one request have no defined order between them.
+      const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+      responses.push({
+        resourceType,
+        resourceName,
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: `config ${duplicate} appears more than once`,
+      });
+      continue;
+    }
     const outcome = await alterTopicConfigs(ctx.broker, resourceType, resourceName, request.validateOnly, (current) => {
       const next: Record<string, string> = { ...current };
       for (const { name, configOperation, value } of configs) {
