@@ -98,6 +98,7 @@ async function produce(topic: string, options: ProduceOptions): Promise<void> {
   try {
     await checkTopic(producer, topic, options.partition);
     const input = file ? file.createReadStream() : stdin;
+    if (!file && stdin.isTTY) process.stderr.write("Type one message per line; Ctrl-D (or Ctrl-C) to finish.\n");
     const stats = await sendLines(producer, topic, input, {
       separator,
       headers: options.header ?? [],
@@ -109,6 +110,28 @@ async function produce(topic: string, options: ProduceOptions): Promise<void> {
     await producer.close().catch(() => undefined);
     await file?.close().catch(() => undefined);
   }
+}
+
+/**
+ * Ctrl-C (or SIGTERM) ends the input, as Ctrl-D would: the lines read so far are still
+ * delivered and summarised. A second Ctrl-C exits at once.
+ */
+function endInputOnSignal(input: Readable): { interrupted: () => boolean; dispose: () => void } {
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    input.destroy();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    interrupted: () => interrupted,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
 }
 
 /** The separator as typed, with "\t" meaning a tab (a real tab is awkward to type in a shell). */
@@ -186,8 +209,9 @@ async function sendLines(
     new Promise<void>((resolve) => {
       settled = resolve;
     });
+  const signals = endInputOnSignal(input);
   try {
-    for await (const lines of lineBatches(input)) {
+    for await (const lines of readLines(input, signals.interrupted)) {
       const messages: ProducerMessage<Buffer, Buffer>[] = [];
       let bytes = 0;
       for (const line of lines) {
@@ -222,11 +246,21 @@ async function sendLines(
     await producer.flush();
     while (inFlight > 0) await whenSettled();
   } finally {
+    signals.dispose();
     progress.stop();
   }
   if (failure !== undefined) throw failure;
   stats.seconds = (performance.now() - startedAt) / 1000;
   return stats;
+}
+
+/** The input's lines; an input destroyed by Ctrl-C simply ends. */
+async function* readLines(input: Readable, interrupted: () => boolean): AsyncGenerator<Buffer[]> {
+  try {
+    yield* lineBatches(input);
+  } catch (error) {
+    if (!interrupted()) throw error;
+  }
 }
 
 function toMessage(line: Buffer, options: LineOptions): ProducerMessage<Buffer, Buffer> {

@@ -10,6 +10,7 @@ import { Admin } from "../../src/client/admin.js";
 import { Consumer, type ConsumerMessage } from "../../src/client/consumer.js";
 import { consume } from "../client/consumer/helpers.js";
 import { type BrokerProcess, startBrokerProcess } from "../helpers/broker-process.js";
+import { spawnCli } from "./helpers/cli-process.js";
 import { runCli } from "./helpers/run-cli.js";
 
 type Message = ConsumerMessage<string | null, string | null>;
@@ -190,6 +191,20 @@ describe("brook produce", () => {
         ["fire", "and", "forget"],
       );
     }
+  });
+
+  it("delivers and summarises what it read when Ctrl-C ends the input", async () => {
+    const topic = await newTopic(1);
+    const producer = spawnCli(["produce", "--brokers", broker.bootstrap, topic]);
+    producer.child.stdin?.write("typed\nby hand\n");
+    // Both lines were read and sent while the input stays open.
+    assert.deepEqual(
+      (await readBack(topic, 2)).map((m) => m.value),
+      ["typed", "by hand"],
+    );
+    const result = await producer.stop("SIGINT");
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`^produced 2 messages \\(12 B\\) to ${topic} in `));
   });
 
   it("answers an unknown topic (no auto-creation) with one sentence and exit code 1", async () => {

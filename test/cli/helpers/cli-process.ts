@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { CLI, type CliResult } from "./run-cli.js";
 
 export interface CliProcess {
+  /** Its stdin stays open until the test ends it (`child.stdin.end()`) or the process exits. */
   readonly child: ChildProcess;
   /** What it printed so far. */
   stdout(): string;
@@ -18,7 +19,8 @@ export function spawnCli(args: readonly string[], env: Record<string, string> = 
   const fullEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ...env };
   if (!env.BROOK_BROKERS) delete fullEnv.BROOK_BROKERS;
   delete fullEnv.FORCE_COLOR;
-  const child = spawn(process.execPath, [CLI, ...args], { env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: fullEnv, stdio: ["pipe", "pipe", "pipe"] });
+  child.stdin?.on("error", () => {}); // a process that exits before reading what was written
   let stdout = "";
   let stderr = "";
   const listeners = new Set<() => void>();
