@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { BrookError } from "../client/errors.js";
 import { consumeCommand } from "./consume.js";
@@ -10,9 +11,12 @@ import { UserError } from "./user-error.js";
 
 const program = new Command("brook")
   .description("brook: a Kafka-compatible event streaming platform")
-  .version(process.env.npm_package_version ?? "0.1.0")
-  .showHelpAfterError("(run with --help for usage)")
-  .exitOverride();
+  .version(packageVersion())
+  .exitOverride()
+  // Commander's own complaints (unknown option, bad value) as the one line every error is.
+  .configureOutput({
+    outputError: (message, write) => write(`brook: ${message.replace(/^error: /, "").trimEnd()} (see --help)\n`),
+  });
 
 startCommand(program);
 topicCommand(program);
@@ -24,12 +28,13 @@ groupCommand(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CommanderError) {
-    // Commander has already printed its message (or the help / version text).
-    process.exitCode = error.exitCode;
-  } else if (error instanceof UserError || error instanceof InvalidArgumentError) {
+  // InvalidArgumentError is a CommanderError, but one thrown by an action has not been printed.
+  if (error instanceof UserError || error instanceof InvalidArgumentError) {
     process.stderr.write(`brook: ${error.message}\n`);
     process.exitCode = 1;
+  } else if (error instanceof CommanderError) {
+    // Commander has already printed its message (or the help / version text).
+    process.exitCode = error.exitCode;
   } else if (error instanceof BrookError) {
     process.stderr.write(`brook: ${describeClientError(error)}\n`);
     process.exitCode = 1;
@@ -37,6 +42,12 @@ try {
     process.stderr.write(`brook: unexpected error: ${(error as Error).message ?? String(error)}\n`);
     process.exitCode = 70;
   }
+}
+
+/** The version in package.json (this file runs from dist/src/cli/). */
+function packageVersion(): string {
+  const manifest = new URL("../../../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
 }
 
 /** A client failure as one sentence a user can act on. */
