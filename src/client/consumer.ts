@@ -438,10 +438,12 @@ export class Consumer<Value = Buffer | null, Key = Buffer | null>
         state.queued = false;
         continue;
       }
-      const chunk = state.chunks[0] as KafkaRecord[];
+      const chunk = state.chunks[0] as (KafkaRecord | undefined)[];
       const record = chunk[state.index] as KafkaRecord;
       const message = this.toMessage(state, record);
       state.position = record.offset + 1;
+      // Delivered: the chunk no longer keeps the record alive (see PartitionState.chunks).
+      chunk[state.index] = undefined;
       if (++state.index === chunk.length) {
         // Partitions take turns chunk by chunk.
         ready.shift();

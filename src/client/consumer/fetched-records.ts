@@ -1,6 +1,8 @@
+import { CodecId } from "../../protocol/compression/codec.js";
 import type { FetchResponseAbortedTransaction } from "../../protocol/generated/fetch.js";
 import { ProtocolError } from "../../protocol/protocol-error.js";
 import {
+  ATTRIBUTE_CODEC_MASK,
   BATCH_HEADER_SIZE,
   BATCH_LOG_OVERHEAD,
   BATCH_OFFSETS,
@@ -15,6 +17,8 @@ import type { KafkaRecord } from "../../protocol/records/record.js";
 const ABORT_MARKER = 0;
 /** Bytes needed to see an entry's length and magic byte, at the same place in every format. */
 const MAGIC_END = BATCH_OFFSETS.magic + 1;
+/** A legacy (magic 0/1) message's attributes follow its magic byte; their low bits name the codec. */
+const LEGACY_ATTRIBUTES = MAGIC_END;
 
 /** One fetched record batch (or legacy message-set entry), still encoded. */
 export interface FetchedBatch {
@@ -23,6 +27,8 @@ export interface FetchedBatch {
   minOffset: number;
   /** The offset of its last record (or of the last one it had before compaction). */
   lastOffset: number;
+  /** Its records must be decompressed (off the main thread for some codecs) before they are read. */
+  compressed: boolean;
 }
 
 export interface ConsumableBatches {
@@ -72,7 +78,9 @@ export async function consumableBatches(
       // Legacy message sets (magic 0/1) know no transactions; an entry's offset is its last one's.
       const lastOffset = readInt64At(slice, 0);
       nextOffset = Math.max(nextOffset, lastOffset + 1);
-      if (lastOffset >= fetchOffset) batches.push({ bytes: slice, minOffset: fetchOffset, lastOffset });
+      // size > MAGIC_END (checked above), so the attributes byte is there.
+      const compressed = ((slice[LEGACY_ATTRIBUTES] as number) & ATTRIBUTE_CODEC_MASK) !== CodecId.none;
+      if (lastOffset >= fetchOffset) batches.push({ bytes: slice, minOffset: fetchOffset, lastOffset, compressed });
       continue;
     }
     const header = readBatchHeader(slice);
@@ -95,7 +103,7 @@ export async function consumableBatches(
     }
     if (flags.transactional && abortingProducers.has(header.producerId)) continue;
     if (lastOffset < fetchOffset) continue;
-    batches.push({ bytes: slice, minOffset: fetchOffset, lastOffset });
+    batches.push({ bytes: slice, minOffset: fetchOffset, lastOffset, compressed: flags.codec !== CodecId.none });
   }
   return { batches, nextOffset };
 }

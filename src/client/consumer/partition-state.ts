@@ -46,10 +46,15 @@ export class PartitionState implements TopicPartition {
   pending: FetchedBatch[] = [];
   /** A batch is being decoded. */
   decoding = false;
-  /** Decoded records not yet delivered, one array per batch; `index` is the next in the first. */
-  chunks: KafkaRecord[][] = [];
+  /**
+   * Decoded records not yet delivered, one array per batch; `index` is the next in the first.
+   * Delivered slots are emptied, so a record is garbage once the application drops its message.
+   */
+  chunks: (KafkaRecord | undefined)[][] = [];
   /** The fetched size of each chunk's batch, released when the chunk is delivered. */
   chunkBytes: number[] = [];
+  /** The sum of chunkBytes: how much is decoded ahead of the application. */
+  decodedBytes = 0;
   index = 0;
   /** Fetched bytes not delivered yet, pending or decoded: fetching waits while it is a fetch's worth. */
   bufferedBytes = 0;
@@ -93,6 +98,7 @@ export class PartitionState implements TopicPartition {
     this.pending = [];
     this.chunks = [];
     this.chunkBytes = [];
+    this.decodedBytes = 0;
     this.index = 0;
     this.bufferedBytes = 0;
   }
@@ -100,7 +106,9 @@ export class PartitionState implements TopicPartition {
   /** The first chunk was delivered to its last record. */
   finishChunk(): void {
     this.chunks.shift();
-    this.bufferedBytes -= this.chunkBytes.shift() ?? 0;
+    const bytes = this.chunkBytes.shift() ?? 0;
+    this.bufferedBytes -= bytes;
+    this.decodedBytes -= bytes;
     this.index = 0;
   }
 
