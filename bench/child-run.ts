@@ -55,3 +55,13 @@ export function nodeVersion(binary: string): string {
     ? process.version
     : execFileSync(binary, ["--version"], { encoding: "utf8" }).trim();
 }
+
+/**
+ * The clients to run: all of them, or those BENCH_CLIENTS names (comma-separated; a name picks
+ * every client it begins, so "brook" picks both brook consumers): for profiling one client.
+ */
+export function selectedClients<T extends string>(all: readonly T[]): T[] {
+  const wanted = process.env.BENCH_CLIENTS?.split(",").map((name) => name.trim());
+  if (!wanted) return [...all];
+  return all.filter((client) => wanted.some((name) => name !== "" && client.startsWith(name)));
+}

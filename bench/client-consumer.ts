@@ -19,7 +19,7 @@ import { Admin } from "../src/client/admin.js";
 import { Consumer } from "../src/client/consumer.js";
 import { Producer } from "../src/client/producer.js";
 import { startBrokerProcess } from "../test/helpers/broker-process.js";
-import { nodeVersion, PLATFORMATIC_SKIPPED, platformaticNode, runChild } from "./child-run.js";
+import { nodeVersion, PLATFORMATIC_SKIPPED, platformaticNode, runChild, selectedClients } from "./child-run.js";
 import { type ClientRow, type Library, printClientReport } from "./client-table.js";
 import { significant } from "./table.js";
 
@@ -193,7 +193,7 @@ async function main(): Promise<void> {
   try {
     await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }] });
     await fill(broker.bootstrap);
-    for (const client of CLIENTS) {
+    for (const client of selectedClients(CLIENTS)) {
       const library = LIBRARY[client];
       if (library === "platformatic" && modernNode === undefined) {
         rows.push({ name: client, library, skipped: PLATFORMATIC_SKIPPED });

@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { Admin } from "../src/client/admin.js";
 import { Producer } from "../src/client/producer.js";
 import { startBrokerProcess } from "../test/helpers/broker-process.js";
-import { nodeVersion, PLATFORMATIC_SKIPPED, platformaticNode, runChild } from "./child-run.js";
+import { nodeVersion, PLATFORMATIC_SKIPPED, platformaticNode, runChild, selectedClients } from "./child-run.js";
 import { type ClientRow, type Library, printClientReport } from "./client-table.js";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const modernNode = platformaticNode();
   const rows: ClientRow[] = [];
   try {
-    for (const client of CLIENTS) {
+    for (const client of selectedClients(CLIENTS)) {
       if (client === "platformatic" && modernNode === undefined) {
         rows.push({ name: client, library: client, skipped: PLATFORMATIC_SKIPPED });
         continue;
