@@ -141,9 +141,27 @@ describe("the README quick start, word for word on a clean checkout", { timeout:
       outputs.push(result);
     }
     const [, , consumed, described] = outputs;
-    for (const line of ["order-1", "order-2", "placed", "paid"]) {
-      assert.match(consumed!.stdout, new RegExp(line), "the consumer prints the events produced");
-    }
+    // "{partition}:{offset} {key} {value}" lines, as the README's --format asks.
+    const events = consumed!.stdout
+      .trim()
+      .split("\n")
+      .map((line) => {
+        const [position, key, value] = line.split(" ");
+        const [partition, offset] = position!.split(":").map(Number);
+        return { partition, offset, key, value };
+      });
+    assert.deepEqual(events.map((e) => `${e.key} ${e.value}`).sort(), [
+      "order-1 paid",
+      "order-1 placed",
+      "order-2 placed",
+    ]);
+    const order1 = events.filter((e) => e.key === "order-1");
+    assert.equal(order1[0]!.partition, order1[1]!.partition, "one key, one partition");
+    assert.deepEqual(
+      order1.map((e) => e.value),
+      ["placed", "paid"],
+      "a partition keeps the order of production",
+    );
     assert.match(described!.stdout, /billing/, "group describe shows the group");
     assert.match(described!.stdout, /\borders\b/, "group describe shows its topic");
 
