@@ -4,7 +4,7 @@
 // this repository word for word (only `npm test` is left out: this test is part of it).
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -165,16 +165,19 @@ describe("the README quick start, word for word on a clean checkout", { timeout:
     assert.match(described!.stdout, /billing/, "group describe shows the group");
     assert.match(described!.stdout, /\borders\b/, "group describe shows its topic");
 
-    // The hello world, compiled as a user would: TypeScript importing "brook".
+    // The hello world, compiled as a user would: TypeScript importing "brook" (resolved by the
+    // package's own name, from a folder of the checkout that has no tsconfig.json of its own).
     const [hello] = codeBlocks(readme, "The client, in one screen");
     assert.equal(hello!.lang, "ts");
-    writeFileSync(join(checkout, "hello.ts"), hello!.body);
+    const helloDir = join(checkout, "hello");
+    mkdirSync(helloDir);
+    writeFileSync(join(helloDir, "hello.ts"), hello!.body);
     const compiled = await run(
-      "npx tsc hello.ts --target es2022 --module nodenext --types node --skipLibCheck --outDir hello",
-      checkout,
+      "npx tsc hello.ts --target es2022 --module nodenext --types node --skipLibCheck --rootDir . --outDir out",
+      helloDir,
     );
     assert.equal(compiled.code, 0, `the hello world compiles\n${compiled.stdout}${compiled.stderr}`);
-    const hi = await run("node hello/hello.js", checkout, 60_000);
+    const hi = await run("node out/hello.js", helloDir, 60_000);
     assert.equal(hi.code, 0, hi.stderr);
     assert.equal(hi.stdout, "hello, world (partition 0, offset 0)\n");
 
