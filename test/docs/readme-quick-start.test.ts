@@ -173,7 +173,7 @@ describe("the README quick start, word for word on a clean checkout", { timeout:
     mkdirSync(helloDir);
     writeFileSync(join(helloDir, "hello.ts"), hello!.body);
     const compiled = await run(
-      "npx tsc hello.ts --target es2022 --module nodenext --types node --skipLibCheck --rootDir . --outDir out",
+      "npx tsc hello.ts --ignoreConfig --target es2022 --module nodenext --types node --skipLibCheck --rootDir . --outDir out",
       helloDir,
     );
     assert.equal(compiled.code, 0, `the hello world compiles\n${compiled.stdout}${compiled.stderr}`);
