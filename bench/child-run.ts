@@ -65,3 +65,22 @@ export function selectedClients<T extends string>(all: readonly T[]): T[] {
   if (!wanted) return [...all];
   return all.filter((client) => wanted.some((name) => name !== "" && client.startsWith(name)));
 }
+
+/** Wall and CPU time (user + system, of the whole process: every thread) since `stopwatch()`. */
+export interface Elapsed {
+  ms: number;
+  cpuMs: number;
+}
+
+/**
+ * Starts measuring. CPU time is the steadier figure on a shared machine: other processes slow
+ * the wall clock of a run much more than the CPU time it needs.
+ */
+export function stopwatch(): () => Elapsed {
+  const startedAt = performance.now();
+  const cpuAtStart = process.cpuUsage();
+  return () => {
+    const cpu = process.cpuUsage(cpuAtStart);
+    return { ms: performance.now() - startedAt, cpuMs: (cpu.user + cpu.system) / 1000 };
+  };
+}

@@ -19,7 +19,15 @@ import { Admin } from "../src/client/admin.js";
 import { Consumer } from "../src/client/consumer.js";
 import { Producer } from "../src/client/producer.js";
 import { startBrokerProcess } from "../test/helpers/broker-process.js";
-import { nodeVersion, PLATFORMATIC_SKIPPED, platformaticNode, runChild, selectedClients } from "./child-run.js";
+import {
+  type Elapsed,
+  nodeVersion,
+  PLATFORMATIC_SKIPPED,
+  platformaticNode,
+  runChild,
+  selectedClients,
+  stopwatch,
+} from "./child-run.js";
 import { type ClientRow, type Library, printClientReport } from "./client-table.js";
 import { significant } from "./table.js";
 
@@ -38,22 +46,45 @@ const LIBRARY: Record<Client, Library> = {
 /** One fetch's bytes per partition for every client. */
 const PARTITION_FETCH_BYTES = 1024 * 1024;
 
-interface ChildResult {
-  client: Client;
+interface Timing extends Elapsed {
   /** From subscribing to the first message: the group join and the first fetch. */
   firstMessageMs: number;
-  /** From the first message to the last. */
-  ms: number;
   /** Bytes of values read, to check every message arrived whole. */
   valueBytes: number;
+}
+
+interface ChildResult extends Timing {
+  client: Client;
   /** Peak resident set size of the child, in bytes. */
   maxRss: number;
 }
 
-interface Timing {
-  firstMessageMs: number;
-  ms: number;
-  valueBytes: number;
+/** Counts what a client reads; times it from the first message to the last (`ms`, `cpuMs`). */
+class Reading {
+  private readonly subscribedAt = performance.now();
+  private firstMessageMs = 0;
+  private sinceFirst: (() => Elapsed) | undefined;
+  private elapsed: Elapsed | undefined;
+  private count = 0;
+  private valueBytes = 0;
+
+  /** Counts `count` more messages of `valueBytes` value bytes in all; true once MESSAGES have arrived. */
+  read(count: number, valueBytes: number): boolean {
+    if (this.sinceFirst === undefined) {
+      this.firstMessageMs = performance.now() - this.subscribedAt;
+      this.sinceFirst = stopwatch();
+    }
+    this.count += count;
+    this.valueBytes += valueBytes;
+    if (this.count < MESSAGES) return false;
+    this.elapsed ??= this.sinceFirst();
+    return true;
+  }
+
+  get timing(): Timing {
+    if (!this.elapsed) throw new Error(`only ${this.count} of ${MESSAGES} messages were read`);
+    return { ...this.elapsed, firstMessageMs: this.firstMessageMs, valueBytes: this.valueBytes };
+  }
 }
 
 function brookConsumer(bootstrap: string): Consumer {
@@ -67,37 +98,27 @@ function brookConsumer(bootstrap: string): Consumer {
 
 async function runBrookPoll(bootstrap: string): Promise<Timing> {
   const consumer = brookConsumer(bootstrap);
-  const subscribed = performance.now();
+  const reading = new Reading();
   await consumer.subscribe({ topics: [TOPIC] });
-  let count = 0;
-  let valueBytes = 0;
-  let firstAt = 0;
-  while (count < MESSAGES) {
+  for (;;) {
     const batch = await consumer.poll({ maxMessages: 10_000 });
-    if (firstAt === 0) firstAt = performance.now();
+    let valueBytes = 0;
     for (const message of batch) valueBytes += message.value?.length ?? 0;
-    count += batch.length;
+    if (reading.read(batch.length, valueBytes)) break;
   }
-  const doneAt = performance.now();
   await consumer.close();
-  return { firstMessageMs: firstAt - subscribed, ms: doneAt - firstAt, valueBytes };
+  return reading.timing;
 }
 
 async function runBrookIterator(bootstrap: string): Promise<Timing> {
   const consumer = brookConsumer(bootstrap);
-  const subscribed = performance.now();
+  const reading = new Reading();
   await consumer.subscribe({ topics: [TOPIC] });
-  let count = 0;
-  let valueBytes = 0;
-  let firstAt = 0;
   for await (const message of consumer) {
-    if (firstAt === 0) firstAt = performance.now();
-    valueBytes += message.value?.length ?? 0;
-    if (++count === MESSAGES) break;
+    if (reading.read(1, message.value?.length ?? 0)) break;
   }
-  const doneAt = performance.now();
   await consumer.close();
-  return { firstMessageMs: firstAt - subscribed, ms: doneAt - firstAt, valueBytes };
+  return reading.timing;
 }
 
 async function runKafkajs(bootstrap: string): Promise<Timing> {
@@ -106,24 +127,19 @@ async function runKafkajs(bootstrap: string): Promise<Timing> {
   const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `bench-${process.pid}`, maxBytesPerPartition: PARTITION_FETCH_BYTES });
   await consumer.connect();
-  const subscribed = performance.now();
+  const reading = new Reading();
   await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
-  let count = 0;
-  let valueBytes = 0;
-  let firstAt = 0;
-  const timing = await new Promise<Timing>((resolve) => {
+  await new Promise<void>((resolve) => {
     void consumer.run({
       eachBatch: async ({ batch }) => {
-        if (firstAt === 0) firstAt = performance.now();
+        let valueBytes = 0;
         for (const message of batch.messages) valueBytes += message.value?.length ?? 0;
-        count += batch.messages.length;
-        if (count === MESSAGES)
-          resolve({ firstMessageMs: firstAt - subscribed, ms: performance.now() - firstAt, valueBytes });
+        if (reading.read(batch.messages.length, valueBytes)) resolve();
       },
     });
   });
   await consumer.disconnect();
-  return timing;
+  return reading.timing;
 }
 
 async function runPlatformatic(bootstrap: string): Promise<Timing> {
@@ -134,7 +150,7 @@ async function runPlatformatic(bootstrap: string): Promise<Timing> {
     groupId: `bench-${process.pid}`,
     maxBytesPerPartition: PARTITION_FETCH_BYTES,
   });
-  const subscribed = performance.now();
+  const reading = new Reading();
   // A new group has no committed offsets: it starts at the earliest, as the other clients do.
   const stream = await consumer.consume({
     topics: [TOPIC],
@@ -142,21 +158,15 @@ async function runPlatformatic(bootstrap: string): Promise<Timing> {
     fallbackMode: "earliest",
     autocommit: 5000,
   });
-  let count = 0;
-  let valueBytes = 0;
-  let firstAt = 0;
-  const timing = await new Promise<Timing>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     stream.once("error", reject);
     stream.on("data", (message) => {
-      if (firstAt === 0) firstAt = performance.now();
-      valueBytes += message.value?.length ?? 0;
-      if (++count === MESSAGES)
-        resolve({ firstMessageMs: firstAt - subscribed, ms: performance.now() - firstAt, valueBytes });
+      if (reading.read(1, message.value?.length ?? 0)) resolve();
     });
   });
   await stream.close();
   await consumer.close();
-  return timing;
+  return reading.timing;
 }
 
 async function child(client: Client, bootstrap: string): Promise<void> {
@@ -205,7 +215,7 @@ async function main(): Promise<void> {
         throw new Error(`${client} read ${result.valueBytes} bytes of values, expected ${MESSAGES * SIZE}`);
       }
       const extra = [`${significant(result.firstMessageMs)} ms`];
-      rows.push({ name: client, library, ms: result.ms, maxRss: result.maxRss, extra });
+      rows.push({ name: client, library, ms: result.ms, cpuMs: result.cpuMs, maxRss: result.maxRss, extra });
     }
   } finally {
     await admin.close();

@@ -17,7 +17,15 @@ import { fileURLToPath } from "node:url";
 import { Admin } from "../src/client/admin.js";
 import { Producer } from "../src/client/producer.js";
 import { startBrokerProcess } from "../test/helpers/broker-process.js";
-import { nodeVersion, PLATFORMATIC_SKIPPED, platformaticNode, runChild, selectedClients } from "./child-run.js";
+import {
+  type Elapsed,
+  nodeVersion,
+  PLATFORMATIC_SKIPPED,
+  platformaticNode,
+  runChild,
+  selectedClients,
+  stopwatch,
+} from "./child-run.js";
 import { type ClientRow, type Library, printClientReport } from "./client-table.js";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
@@ -28,9 +36,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
 const CLIENTS = ["brook", "kafkajs", "platformatic"] as const satisfies readonly Library[];
 type Client = (typeof CLIENTS)[number];
 
-interface ChildResult {
+interface ChildResult extends Elapsed {
   client: Client;
-  ms: number;
   /** Peak resident set size of the child, in bytes. */
   maxRss: number;
 }
@@ -53,48 +60,48 @@ function messagesOf<T>(message: T): T[] {
 
 const VALUE = Buffer.alloc(SIZE, "x");
 
-async function runBrook(bootstrap: string, topic: string): Promise<number> {
+async function runBrook(bootstrap: string, topic: string): Promise<Elapsed> {
   const producer = new Producer({ brokers: [bootstrap] });
   await producer.send({ topic, messages: [{ value: "warm-up" }] });
-  const started = performance.now();
+  const elapsed = stopwatch();
   await produceAll(() => producer.send({ topic, messages: messagesOf({ value: VALUE }) }));
-  const ms = performance.now() - started;
+  const timing = elapsed();
   await producer.close();
-  return ms;
+  return timing;
 }
 
-async function runKafkajs(bootstrap: string, topic: string): Promise<number> {
+async function runKafkajs(bootstrap: string, topic: string): Promise<Elapsed> {
   const require = createRequire(import.meta.url);
   const { Kafka, Partitioners, logLevel } = require("kafkajs") as typeof import("kafkajs");
   const kafka = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   await producer.send({ topic, messages: [{ value: "warm-up" }] });
-  const started = performance.now();
+  const elapsed = stopwatch();
   await produceAll(() => producer.send({ topic, acks: -1, messages: messagesOf({ value: VALUE }) }));
-  const ms = performance.now() - started;
+  const timing = elapsed();
   await producer.disconnect();
-  return ms;
+  return timing;
 }
 
-async function runPlatformatic(bootstrap: string, topic: string): Promise<number> {
+async function runPlatformatic(bootstrap: string, topic: string): Promise<Elapsed> {
   const { Producer, ProduceAcks } = await import("@platformatic/kafka");
   const producer = new Producer({ bootstrapBrokers: [bootstrap], clientId: "bench-producer" });
   const acks = ProduceAcks.ALL;
   await producer.send({ acks, messages: [{ topic, value: Buffer.from("warm-up") }] });
-  const started = performance.now();
+  const elapsed = stopwatch();
   await produceAll((index) =>
     producer.send({ acks, messages: messagesOf({ topic, value: VALUE, partition: index % PARTITIONS }) }),
   );
-  const ms = performance.now() - started;
+  const timing = elapsed();
   await producer.close();
-  return ms;
+  return timing;
 }
 
 async function child(client: Client, bootstrap: string, topic: string): Promise<void> {
   const run = { brook: runBrook, kafkajs: runKafkajs, platformatic: runPlatformatic }[client];
-  const ms = await run(bootstrap, topic);
-  const result: ChildResult = { client, ms, maxRss: process.resourceUsage().maxRSS * 1024 };
+  const timing = await run(bootstrap, topic);
+  const result: ChildResult = { client, ...timing, maxRss: process.resourceUsage().maxRSS * 1024 };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
@@ -118,7 +125,7 @@ async function main(): Promise<void> {
       const stored = await admin.listOffsets({ topic, at: "latest" });
       const count = stored.reduce((sum, p) => sum + p.offset, 0);
       if (count !== MESSAGES + 1) throw new Error(`${client}: ${count} messages stored, expected ${MESSAGES + 1}`);
-      rows.push({ name: client, library: client, ms: result.ms, maxRss: result.maxRss });
+      rows.push({ name: client, library: client, ms: result.ms, cpuMs: result.cpuMs, maxRss: result.maxRss });
     }
   } finally {
     await admin.close();

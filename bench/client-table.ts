@@ -11,6 +11,8 @@ export interface ClientRow {
   library: Library;
   /** Wall time of the measured part; absent when the client did not run (`skipped` says why). */
   ms?: number;
+  /** CPU time of the client's process (all its threads) during the measured part. */
+  cpuMs?: number;
   /** Peak resident set size of the client's process, in bytes. */
   maxRss?: number;
   skipped?: string;
@@ -44,6 +46,7 @@ export function printClientReport(messages: number, size: number, rows: readonly
     { title: "client" },
     { title: "msgs/s", align: "right" },
     { title: "MB/s", align: "right" },
+    { title: "CPU µs/msg", align: "right" },
     { title: "peak RSS", align: "right" },
     ...extra,
     { title: "vs kafkajs", align: "right" },
@@ -57,6 +60,7 @@ export function printClientReport(messages: number, size: number, rows: readonly
             row.name,
             significant((messages / row.ms) * 1000),
             significant(((messages * size) / row.ms / 1e6) * 1000),
+            row.cpuMs === undefined ? "" : significant((row.cpuMs * 1000) / messages),
             formatBytes(row.maxRss),
             ...(row.extra ?? []),
             ratio(row, "kafkajs"),
