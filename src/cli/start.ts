@@ -95,7 +95,10 @@ export function startCommand(program: Command): void {
         stopping = true;
         process.stdout.write(`${signal}: stopping...\n`);
         broker.close().then(
-          () => process.exit(0),
+          () => {
+            process.stdout.write("stopped\n");
+            process.exit(0);
+          },
           (error: Error) => {
             process.stderr.write(`brook: error while stopping: ${error.message}\n`);
             process.exit(1);
