@@ -41,19 +41,19 @@ interface RequestedPartition {
 /** Fetch sessions (KIP-227) are not used: every request lists all its partitions. */
 const NO_FETCH_SESSION = { sessionId: 0, sessionEpoch: -1 };
 /**
- * How far a partition's decoding runs ahead of its delivery. Records are decoded as late as
- * possible because every young-generation collection copies (and eventually promotes) the
- * records still alive: an iterator reading 1,000,000 messages of 100 B, with two 512 KiB batches
- * decoded ahead per partition, spent 30% of its time collecting and promoted 50-100 MiB; with one,
- * 7 MiB. So the next uncompressed batch is decoded once less than DECODED_AHEAD_BYTES are decoded
- * and undelivered — for large batches, when the one before is delivered: decoding takes no I/O,
- * so delivery waits only a few microtask turns for it; small batches are decoded several ahead,
- * so that a message is not a wait of its own. A compressed batch may decompress off the main
- * thread (gzip on libuv's pool): it is decoded one batch ahead, so that its decompression
- * overlaps the delivery of the batch before.
+ * How far a partition's decoding runs ahead of its delivery: two batches at most (the one being
+ * delivered and the next), and only one once an uncompressed batch of DECODED_AHEAD_BYTES or more
+ * is decoded. Records are decoded as late as possible because every young-generation collection
+ * copies (and eventually promotes) the records still alive: an iterator reading 1,000,000
+ * messages of 100 B, with two 512 KiB batches decoded per partition, spent 30% of its time
+ * collecting and promoted 50-100 MiB; with one, 7 MiB. Decoding an uncompressed batch takes no
+ * I/O, so delivery then waits only a few microtask turns for it; small batches are still decoded
+ * one ahead, so that a message or two is not a wait of its own. A compressed batch may decompress
+ * off the main thread (gzip on libuv's pool): it is always decoded one ahead, so that its
+ * decompression overlaps the delivery of the batch before.
  */
+const DECODED_AHEAD_BATCHES = 2;
 const DECODED_AHEAD_BYTES = 64 * 1024;
-const DECODED_AHEAD_COMPRESSED = 2;
 
 /**
  * Keeps fetched records ahead of the application, with at most one Fetch in flight per
@@ -63,7 +63,7 @@ const DECODED_AHEAD_COMPRESSED = 2;
  * partition nobody reads (paused, or slow to process) drops out of the requests instead of
  * holding the others back.
  *
- * Fetched batches stay bytes until shortly before delivery (see DECODED_AHEAD_BYTES), so the
+ * Fetched batches stay bytes until shortly before delivery (see DECODED_AHEAD_BATCHES), so the
  * records alive as objects are few, whatever the fetch sizes — which keeps the garbage
  * collector's work and the memory small.
  *
@@ -121,13 +121,14 @@ export class Fetcher {
     this.schedule();
   }
 
-  /** Decodes `state`'s next pending batch, unless enough is decoded already (see DECODED_AHEAD_BYTES). */
+  /** Decodes `state`'s next pending batch, unless enough is decoded already (see DECODED_AHEAD_BATCHES). */
   private decodeAhead(state: PartitionState): void {
     const batch = state.pending[0];
     if (!batch || state.decoding || this.closed) return;
-    const enough = batch.compressed
-      ? state.chunks.length >= DECODED_AHEAD_COMPRESSED
-      : state.decodedBytes >= DECODED_AHEAD_BYTES;
+    // With fewer than two chunks decoded, chunkBytes[0] is all that is decoded.
+    const enough =
+      state.chunks.length >= DECODED_AHEAD_BATCHES ||
+      (!batch.compressed && (state.chunkBytes[0] ?? 0) >= DECODED_AHEAD_BYTES);
     if (enough) return;
     state.pending.shift();
     const epoch = state.epoch;
@@ -140,7 +141,6 @@ export class Fetcher {
           if (records.length > 0) {
             state.chunks.push(records);
             state.chunkBytes.push(batch.bytes.length);
-            state.decodedBytes += batch.bytes.length;
             this.host.onRecords(state);
           } else {
             state.bufferedBytes -= batch.bytes.length;

@@ -53,8 +53,6 @@ export class PartitionState implements TopicPartition {
   chunks: (KafkaRecord | undefined)[][] = [];
   /** The fetched size of each chunk's batch, released when the chunk is delivered. */
   chunkBytes: number[] = [];
-  /** The sum of chunkBytes: how much is decoded ahead of the application. */
-  decodedBytes = 0;
   index = 0;
   /** Fetched bytes not delivered yet, pending or decoded: fetching waits while it is a fetch's worth. */
   bufferedBytes = 0;
@@ -98,7 +96,6 @@ export class PartitionState implements TopicPartition {
     this.pending = [];
     this.chunks = [];
     this.chunkBytes = [];
-    this.decodedBytes = 0;
     this.index = 0;
     this.bufferedBytes = 0;
   }
@@ -106,9 +103,7 @@ export class PartitionState implements TopicPartition {
   /** The first chunk was delivered to its last record. */
   finishChunk(): void {
     this.chunks.shift();
-    const bytes = this.chunkBytes.shift() ?? 0;
-    this.bufferedBytes -= bytes;
-    this.decodedBytes -= bytes;
+    this.bufferedBytes -= this.chunkBytes.shift() ?? 0;
     this.index = 0;
   }
 
