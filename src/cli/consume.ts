@@ -73,7 +73,8 @@ Examples:
 }
 
 async function consume(topics: string[], options: ConsumeOptions): Promise<void> {
-  const from = parseFrom(options.from);
+  // Parsed here rather than by commander: the sentence reads better without commander's preamble.
+  const from = position("--from")(options.from);
   if (options.format !== undefined && options.json) throw new UserError("--format and --json cannot be combined");
   const format: MessageFormatter = options.json
     ? jsonLine
@@ -115,18 +116,6 @@ async function consume(topics: string[], options: ConsumeOptions): Promise<void>
     if (!run.stopped) throw error;
   } finally {
     await run.close();
-  }
-}
-
-/**
- * Parsed here rather than by commander, so that a mistake is one "brook: ..." sentence (main.ts
- * takes an InvalidArgumentError for one commander has already printed).
- */
-function parseFrom(text: string): Position {
-  try {
-    return position("--from")(text);
-  } catch (error) {
-    throw new UserError((error as Error).message);
   }
 }
 
