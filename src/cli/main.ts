@@ -2,11 +2,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { BrookError } from "../client/errors.js";
-import { consumeCommand } from "./consume.js";
-import { groupCommand } from "./group.js";
-import { produceCommand } from "./produce.js";
-import { startCommand } from "./start.js";
-import { topicCommand } from "./topic.js";
 import { UserError } from "./user-error.js";
 
 const program = new Command("brook")
@@ -18,11 +13,22 @@ const program = new Command("brook")
     outputError: (message, write) => write(`brook: ${message.replace(/^error: /, "").trimEnd()} (see --help)\n`),
   });
 
-startCommand(program);
-topicCommand(program);
-produceCommand(program);
-consumeCommand(program);
-groupCommand(program);
+/**
+ * Each command's module, in the order help lists them. Only the module of the command being run
+ * is loaded (all of them for help): `brook start` starts faster without the client's modules,
+ * and the client commands without the broker's.
+ */
+const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
+  start: async () => (await import("./start.js")).startCommand,
+  topic: async () => (await import("./topic.js")).topicCommand,
+  produce: async () => (await import("./produce.js")).produceCommand,
+  consume: async () => (await import("./consume.js")).consumeCommand,
+  group: async () => (await import("./group.js")).groupCommand,
+};
+const invoked = process.argv[2];
+const loaders =
+  invoked !== undefined && Object.hasOwn(COMMANDS, invoked) ? [COMMANDS[invoked]!] : Object.values(COMMANDS);
+for (const register of await Promise.all(loaders.map((load) => load()))) register(program);
 
 /** Exit codes scripts can rely on: 0 done, 1 the user's mistake or a failure the cluster reported, 70 a bug. */
 try {
