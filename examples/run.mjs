@@ -26,4 +26,11 @@ if (program === undefined) {
 }
 // The program reads its options from process.argv, as if it had been started directly.
 process.argv = [process.argv[0], program, ...args];
-await import(pathToFileURL(program).href);
+try {
+  await import(pathToFileURL(program).href);
+} catch (error) {
+  // An option the example does not know: one line, not a stack trace.
+  if (!String(error?.code).startsWith("ERR_PARSE_ARGS")) throw error;
+  console.error(`${name}: ${error.message}`);
+  process.exit(2);
+}

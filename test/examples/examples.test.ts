@@ -207,4 +207,11 @@ describe("npm run example", () => {
     assert.equal(await runner.exited, 2);
     assert.match(runner.output, /examples: analytics, log-shipper, monitor, notifications, web-shop/);
   });
+
+  test("an option an example does not know is one line and exit 2", async () => {
+    const runner = new ExampleProcess(RUNNER, ["web-shop", "--colour"], broker.bootstrap);
+    running.push(runner);
+    assert.equal(await runner.exited, 2);
+    assert.equal(runner.output.trim(), "web-shop: Unknown option '--colour'");
+  });
 });
