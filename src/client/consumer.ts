@@ -17,6 +17,7 @@ import {
   type TopicPartitionOffset,
 } from "./consumer/partition-state.js";
 import { PositionFinder } from "./consumer/positions.js";
+import { turnClock } from "./consumer/turn-clock.js";
 import { BrookError } from "./errors.js";
 import { commitOffsets, fetchCommittedOffsets, type OffsetToCommit } from "./group-offsets.js";
 import type { ClusterMetadata } from "./metadata.js";
@@ -451,7 +452,7 @@ export class Consumer<Value = Buffer | null, Key = Buffer | null>
         if (state.chunks.length > 0) ready.push(state);
         else state.queued = false;
       }
-      if (this.heldSince === 0) this.heldSince = Date.now();
+      if (this.heldSince === 0) this.heldSince = turnClock();
       if (this.holding[this.holding.length - 1] !== state) this.holding.push(state);
       return message;
     }
