@@ -82,20 +82,27 @@ export class Reader {
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
-  /** LEB128 unsigned varint, at most 5 bytes (32 bits). */
+  /**
+   * LEB128 unsigned varint, at most 5 bytes (32 bits). Written for speed (the record decoder
+   * reads six of these per record): local position, multiplication instead of `2 ** shift`.
+   */
   readUVarint(): number {
+    const buf = this.buf;
+    let at = this.offset;
     let result = 0;
-    let shift = 0;
+    let multiplier = 1;
     for (let i = 0; i < 5; i++) {
-      if (this.offset >= this.end) throw truncated("unsigned varint", 1, 0);
-      const byte = this.buf[this.offset++] as number;
-      result += (byte & 0x7f) * 2 ** shift;
-      if ((byte & 0x80) === 0) {
+      if (at >= this.end) throw truncated("unsigned varint", 1, 0);
+      const byte = buf[at++] as number;
+      result += (byte & 0x7f) * multiplier;
+      if (byte < 0x80) {
         if (result > 0xffffffff) break;
+        this.offset = at;
         return result;
       }
-      shift += 7;
+      multiplier *= 128;
     }
+    this.offset = at;
     throw new ProtocolError("PROTOCOL_BAD_VARINT", "unsigned varint longer than 32 bits");
   }
 
