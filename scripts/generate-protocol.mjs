@@ -42,6 +42,7 @@ const API_RANGES = [
   ["OffsetForLeaderEpoch", 0, 4],
   ["DescribeConfigs", 0, 4],
   ["AlterConfigs", 0, 2],
+  ["DescribeLogDirs", 0, 4],
   ["SaslAuthenticate", 0, 2],
   ["CreatePartitions", 0, 3],
   ["DeleteGroups", 0, 2],

@@ -11,6 +11,8 @@ export interface BrokerConfig {
   readonly advertisedHost: string;
   readonly advertisedPort: number;
   readonly clusterId: string;
+  /** The absolute path of the data directory, or null for a broker that keeps everything in memory. */
+  readonly logDir: string | null;
   readonly autoCreateTopics: boolean;
   readonly defaultPartitions: number;
   /** group.initial.rebalance.delay.ms: brook defaults to 0 so a lone consumer starts at once. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { type Logger, silentLogger } from "../logger.js";
 import type { BrokerConfig, BrokerContext } from "./broker-context.js";
 import { Dispatcher, type SupportedApi } from "./dispatcher.js";
@@ -142,6 +142,7 @@ export class Broker implements BrokerContext {
       advertisedHost: options.advertisedHost ?? (host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host),
       advertisedPort: options.advertisedPort ?? pending.port,
       clusterId: clusterIdOf(dataDir),
+      logDir: dataDir === null ? null : resolve(dataDir),
       autoCreateTopics: options.autoCreateTopics ?? true,
       defaultPartitions: options.defaultPartitions ?? 1,
       groupInitialRebalanceDelayMs: options.groupInitialRebalanceDelayMs ?? 0,

@@ -252,6 +252,46 @@ for (const storage of ["memory", "disk"] as const) {
       assert.equal(tooFar.topics[0]!.partitions[0]!.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
     });
 
+    it("reports each partition's size in its one log directory (DescribeLogDirs)", async () => {
+      await createTopic(client, "sized", 2);
+      const batch = await batchOf(["a", "bb", "ccc"]);
+      await produce(client, "sized", 1, batch);
+      for (const version of [0, 4]) {
+        const response = await client.send(API_CODECS.DescribeLogDirs, version, {
+          topics: [
+            { topic: "sized", partitions: [0, 1, 7] },
+            { topic: "no-such-topic", partitions: [0] },
+          ],
+        });
+        assert.equal(response.results.length, 1);
+        const [dir] = response.results;
+        assert.equal(dir!.errorCode, ErrorCode.NONE);
+        assert.equal(dir!.logDir, broker.dataDir ?? "(memory)");
+        assert.deepEqual(
+          dir!.topics.map((t) => ({
+            name: t.name,
+            sizes: t.partitions.map((p) => [p.partitionIndex, p.partitionSize]),
+          })),
+          [
+            {
+              name: "sized",
+              sizes: [
+                [0, 0],
+                [1, batch.length],
+              ],
+            },
+          ],
+          "the partitions asked for that exist, with the bytes stored",
+        );
+        if (version === 4 && storage === "disk") assert.ok(dir!.usableBytes > 0 && dir!.totalBytes >= dir!.usableBytes);
+      }
+      const all = await client.send(API_CODECS.DescribeLogDirs, 4, { topics: null });
+      assert.ok(
+        all.results[0]!.topics.some((t) => t.name === "sized" && t.partitions.length === 2),
+        "null: every topic",
+      );
+    });
+
     it("describes and alters topic configs, and deletes topics", async () => {
       await createTopic(client, "configured", 1, { "retention.ms": "60000" });
       const describe = async () =>

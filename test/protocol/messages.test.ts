@@ -49,7 +49,7 @@ const encodeToBuffer = (encode: Encode, version: number, value: unknown) => {
 };
 
 describe("generated message codecs", () => {
-  it("cover every API and version range the foundation promises", () => {
+  it("cover every API and version range the foundation promises, and DescribeLogDirs for tools", () => {
     const ranges = Object.fromEntries(Object.values(API_CODECS).map((c) => [c.name, [c.minVersion, c.maxVersion]]));
     assert.deepEqual(ranges, {
       Produce: [0, 9],
@@ -74,6 +74,7 @@ describe("generated message codecs", () => {
       InitProducerId: [0, 4],
       DescribeConfigs: [0, 4],
       AlterConfigs: [0, 2],
+      DescribeLogDirs: [0, 4],
       IncrementalAlterConfigs: [0, 1],
       CreatePartitions: [0, 3],
       DeleteGroups: [0, 2],

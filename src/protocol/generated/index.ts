@@ -22,6 +22,7 @@ import * as initProducerId from "./init-producer-id.js";
 import * as offsetForLeaderEpoch from "./offset-for-leader-epoch.js";
 import * as describeConfigs from "./describe-configs.js";
 import * as alterConfigs from "./alter-configs.js";
+import * as describeLogDirs from "./describe-log-dirs.js";
 import * as saslAuthenticate from "./sasl-authenticate.js";
 import * as createPartitions from "./create-partitions.js";
 import * as deleteGroups from "./delete-groups.js";
@@ -273,6 +274,17 @@ export const API_CODECS = {
     encodeResponse: alterConfigs.encodeAlterConfigsResponse,
     decodeResponse: alterConfigs.decodeAlterConfigsResponse,
   } satisfies ApiCodec<alterConfigs.AlterConfigsRequest, alterConfigs.AlterConfigsResponse, alterConfigs.AlterConfigsRequestInput, alterConfigs.AlterConfigsResponseInput>,
+  DescribeLogDirs: {
+    name: "DescribeLogDirs",
+    apiKey: 35,
+    minVersion: 0,
+    maxVersion: 4,
+    flexibleMinVersion: 2,
+    encodeRequest: describeLogDirs.encodeDescribeLogDirsRequest,
+    decodeRequest: describeLogDirs.decodeDescribeLogDirsRequest,
+    encodeResponse: describeLogDirs.encodeDescribeLogDirsResponse,
+    decodeResponse: describeLogDirs.decodeDescribeLogDirsResponse,
+  } satisfies ApiCodec<describeLogDirs.DescribeLogDirsRequest, describeLogDirs.DescribeLogDirsResponse, describeLogDirs.DescribeLogDirsRequestInput, describeLogDirs.DescribeLogDirsResponseInput>,
   SaslAuthenticate: {
     name: "SaslAuthenticate",
     apiKey: 36,
@@ -365,6 +377,7 @@ export * from "./init-producer-id.js";
 export * from "./offset-for-leader-epoch.js";
 export * from "./describe-configs.js";
 export * from "./alter-configs.js";
+export * from "./describe-log-dirs.js";
 export * from "./sasl-authenticate.js";
 export * from "./create-partitions.js";
 export * from "./delete-groups.js";

@@ -553,6 +553,31 @@ export const MESSAGE_SCHEMAS: MessageSchema[] = [
       { name: "resourceName", type: "string", versions: [0, 2] },
     ] },
   ] },
+  { name: "DescribeLogDirsRequest", apiKey: 35, minVersion: 0, maxVersion: 4, flexibleMinVersion: 2, fields: [
+    { name: "topics", type: "[]struct", versions: [0, 4], nullable: [0, 4], fields: [
+      { name: "topic", type: "string", versions: [0, 4] },
+      { name: "partitions", type: "[]int32", versions: [0, 4] },
+    ] },
+  ] },
+  { name: "DescribeLogDirsResponse", apiKey: 35, minVersion: 0, maxVersion: 4, flexibleMinVersion: 2, fields: [
+    { name: "throttleTimeMs", type: "int32", versions: [0, 4] },
+    { name: "errorCode", type: "int16", versions: [3, 4] },
+    { name: "results", type: "[]struct", versions: [0, 4], fields: [
+      { name: "errorCode", type: "int16", versions: [0, 4] },
+      { name: "logDir", type: "string", versions: [0, 4] },
+      { name: "topics", type: "[]struct", versions: [0, 4], fields: [
+        { name: "name", type: "string", versions: [0, 4] },
+        { name: "partitions", type: "[]struct", versions: [0, 4], fields: [
+          { name: "partitionIndex", type: "int32", versions: [0, 4] },
+          { name: "partitionSize", type: "int64", versions: [0, 4] },
+          { name: "offsetLag", type: "int64", versions: [0, 4] },
+          { name: "isFutureKey", type: "bool", versions: [0, 4] },
+        ] },
+      ] },
+      { name: "totalBytes", type: "int64", versions: [4, 4] },
+      { name: "usableBytes", type: "int64", versions: [4, 4] },
+    ] },
+  ] },
   { name: "SaslAuthenticateRequest", apiKey: 36, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, fields: [
     { name: "authBytes", type: "bytes", versions: [0, 2] },
   ] },
