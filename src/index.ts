@@ -12,6 +12,7 @@ export {
   type GroupDescription,
   type GroupListing,
   type GroupMemberDescription,
+  type LogDirDescription,
   type NewTopic,
   type OffsetSpec,
   type OffsetToCommit,

@@ -1,11 +1,11 @@
 // `brook topic create|list|describe|delete|alter-config`: thin wrappers over the client's Admin
 // that print rpk-style tables, or one JSON document with --json.
 import { type Command, InvalidArgumentError } from "commander";
-import type { ConfigChange, ConfigEntry, TopicDescription } from "../client/admin.js";
+import type { Admin, ConfigChange, ConfigEntry, TopicDescription } from "../client/admin.js";
 import { BrookError } from "../client/errors.js";
 import { integer } from "./arguments.js";
 import { addClientOptions, type ClientCommandOptions, withAdmin } from "./client-options.js";
-import { colour, eachItem, printFields, printJson, printTable, reportOutcomes } from "./output.js";
+import { colour, eachItem, formatBytes, printFields, printJson, printTable, reportOutcomes } from "./output.js";
 import { UserError } from "./user-error.js";
 
 interface JsonOption {
@@ -130,14 +130,18 @@ export function topicCommand(program: Command): void {
       .option("-a, --all-configs", "show every config, not only those set on the topic")
       .option("--json", "print JSON instead of tables"),
   ).action(async (name: string, options: ClientCommandOptions & JsonOption & { allConfigs?: boolean }) => {
-    const { description, configs } = await withAdmin(options, async (admin) => {
+    const { description, configs, sizes } = await withAdmin(options, async (admin) => {
       const [description] = await admin.describeTopics([name]).catch((error) => {
         throw unknownTopic(error, name);
       });
       const [described] = await admin.describeConfigs({ resources: [{ type: "topic", name }] });
-      return { description: description as TopicDescription, configs: described?.configs ?? [] };
+      return {
+        description: description as TopicDescription,
+        configs: described?.configs ?? [],
+        sizes: await partitionSizes(admin, description as TopicDescription),
+      };
     });
-    printTopicDescription(description, configs, options.allConfigs === true, options.json === true);
+    printTopicDescription(description, configs, sizes, options.allConfigs === true, options.json === true);
   });
 
   addClientOptions(
@@ -204,9 +208,33 @@ export function topicCommand(program: Command): void {
  * The summary, the configs and the partitions of a topic. brook's broker has no DescribeLogDirs,
  * so a partition's size on disk is not known: MESSAGES (latest - earliest) stands in for it.
  */
+/**
+ * Each partition's size on its leader (DescribeLogDirs), or an empty map when the cluster will
+ * not say: older brokers lack the API, and Kafka may require cluster-level permission for it.
+ */
+async function partitionSizes(admin: Admin, topic: TopicDescription): Promise<Map<number, number>> {
+  const leaders = new Map(topic.partitions.map((p) => [p.partition, p.leader]));
+  try {
+    const dirs = await admin.describeLogDirs({ brokers: [...new Set(leaders.values())], topics: [topic.name] });
+    const sizes = new Map<number, number>();
+    for (const dir of dirs) {
+      for (const p of dir.partitions) {
+        if (p.topic === topic.name && leaders.get(p.partition) === dir.broker && !p.isFuture) {
+          sizes.set(p.partition, (sizes.get(p.partition) ?? 0) + p.sizeBytes);
+        }
+      }
+    }
+    return sizes;
+  } catch (error) {
+    if (error instanceof BrookError) return new Map();
+    throw error;
+  }
+}
+
 function printTopicDescription(
   topic: TopicDescription,
   allConfigs: readonly ConfigEntry[],
+  sizes: ReadonlyMap<number, number>,
   showAllConfigs: boolean,
   json: boolean,
 ): void {
@@ -221,6 +249,7 @@ function printTopicDescription(
     earliestOffset: p.earliestOffset,
     latestOffset: p.latestOffset,
     messages: Math.max(0, p.latestOffset - p.earliestOffset),
+    sizeBytes: sizes.get(p.partition) ?? null,
   }));
   const replicas = Math.max(0, ...topic.partitions.map((p) => p.replicas.length));
   if (json) {
@@ -263,6 +292,7 @@ function printTopicDescription(
       { title: "earliest", value: (p) => p.earliestOffset, align: "right" },
       { title: "latest", value: (p) => p.latestOffset, align: "right" },
       { title: "messages", value: (p) => p.messages, align: "right" },
+      { title: "size", value: (p) => (p.sizeBytes === null ? "-" : formatBytes(p.sizeBytes)), align: "right" },
     ],
     partitions,
   );

@@ -207,6 +207,17 @@ function decodeConsumerPayload<T>(
  * records. Every method retries retriable errors within retry.timeoutMs and rejects with a
  * BrookError naming what failed.
  */
+/** One log directory of one broker (DescribeLogDirs), with the partitions it holds. */
+export interface LogDirDescription {
+  broker: number;
+  /** The directory's path on the broker. */
+  path: string;
+  /** Size and free space of the volume it is on, when the broker says (Kafka 3.3+, brook). */
+  totalBytes: number | null;
+  usableBytes: number | null;
+  partitions: { topic: string; partition: number; sizeBytes: number; offsetLag: number; isFuture: boolean }[];
+}
+
 export class Admin {
   readonly cluster: Cluster;
 
@@ -756,6 +767,51 @@ export class Admin {
       partition: i.partition,
       lowWatermark: results.get(`${topic}\0${i.partition}`) as number,
     }));
+  }
+
+  /**
+   * The log directories of brokers (all of them unless `brokers` is given) and the size of
+   * every partition replica in them, only those of `topics` when given.
+   */
+  async describeLogDirs(options: { brokers?: number[]; topics?: string[] } = {}): Promise<LogDirDescription[]> {
+    const metadata = await this.cluster.retry(() => this.cluster.refreshMetadata(options.topics ?? null));
+    const brokers = options.brokers ?? [...metadata.brokers.keys()].sort((a, b) => a - b);
+    const topics = options.topics
+      ? [...metadata.topics.values()]
+          .filter((t) => options.topics?.includes(t.name))
+          .map((t) => ({ topic: t.name, partitions: t.partitions.filter(Boolean).map((p) => p.partition) }))
+      : null;
+    const perBroker = await Promise.all(
+      brokers.map((broker) =>
+        this.cluster.retry(async () => {
+          const response = await this.cluster.request(broker, "DescribeLogDirs", () => ({ topics }));
+          if (response.errorCode !== ErrorCode.NONE) {
+            throw BrookError.fromKafkaCode(response.errorCode, `describe log dirs of broker ${broker}`);
+          }
+          return response.results.map((dir): LogDirDescription => {
+            if (dir.errorCode !== ErrorCode.NONE) {
+              throw BrookError.fromKafkaCode(dir.errorCode, `describe log dir ${dir.logDir} of broker ${broker}`);
+            }
+            return {
+              broker,
+              path: dir.logDir,
+              totalBytes: dir.totalBytes >= 0 ? dir.totalBytes : null,
+              usableBytes: dir.usableBytes >= 0 ? dir.usableBytes : null,
+              partitions: dir.topics.flatMap((t) =>
+                t.partitions.map((p) => ({
+                  topic: t.name,
+                  partition: p.partitionIndex,
+                  sizeBytes: p.partitionSize,
+                  offsetLag: p.offsetLag,
+                  isFuture: p.isFutureKey,
+                })),
+              ),
+            };
+          });
+        }),
+      ),
+    );
+    return perBroker.flat();
   }
 
   // ---- cluster -----------------------------------------------------------------------------

@@ -215,6 +215,29 @@ describe("Admin", () => {
     await assert.rejects(admin.deleteGroups(["never-existed"]), { code: "GROUP_ID_NOT_FOUND" });
   });
 
+  it("describes each broker's log directories with the size of every partition", async () => {
+    await admin.createTopics({ topics: [{ topic: "admin-sizes", numPartitions: 2 }] });
+    await fill("admin-sizes", 1, 5);
+    const dirs = await admin.describeLogDirs({ topics: ["admin-sizes"] });
+    assert.equal(dirs.length, 1);
+    const [dir] = dirs;
+    assert.equal(dir?.broker, 1);
+    assert.equal(dir?.path, "(memory)");
+    assert.deepEqual(
+      dir?.partitions.map((p) => [p.topic, p.partition, p.sizeBytes > 0]),
+      [
+        ["admin-sizes", 0, true],
+        ["admin-sizes", 1, false],
+      ],
+    );
+    const everything = await admin.describeLogDirs();
+    assert.equal(
+      everything[0]?.partitions.filter((p) => p.topic === "admin-sizes").length,
+      2,
+      "without topics: every partition",
+    );
+  });
+
   it("describes the cluster", async () => {
     const cluster = await admin.describeCluster();
     assert.equal(cluster.controllerId, 1);
