@@ -9,6 +9,7 @@ import { BrookError } from "../client/errors.js";
 import { listOffsets } from "../client/offsets.js";
 import { integer, type Position, position } from "./arguments.js";
 import { addClientOptions, type ClientCommandOptions, clientOptions } from "./client-options.js";
+import { onInterrupt } from "./interrupt.js";
 import { FORMAT_HELP, jsonLine, type MessageFormatter, parseTemplate, valueOnly } from "./message-format.js";
 import { UserError } from "./user-error.js";
 
@@ -209,7 +210,7 @@ class ConsumeRun {
   assigned = false;
   stopped = false;
   private printed = 0;
-  private readonly onSignal = () => this.stop();
+  private readonly removeInterruptHandler = onInterrupt(() => this.stop());
   private wakeWriter: (() => void) | undefined;
 
   constructor(
@@ -217,17 +218,13 @@ class ConsumeRun {
     private readonly format: MessageFormatter,
     private readonly count: number | undefined,
   ) {
-    process.on("SIGINT", this.onSignal);
-    process.on("SIGTERM", this.onSignal);
     // A reader that goes away (`brook consume t | head`) ends the run like Ctrl-C, not with a crash.
-    stdout.on("error", () => {
-      if (!this.stopped) this.stop();
-    });
+    stdout.on("error", () => this.stop());
   }
 
-  /** Ctrl-C: pending polls end, the loop stops, close() commits and leaves. A second Ctrl-C does not wait. */
+  /** Ctrl-C: pending polls end, the loop stops, close() commits and leaves. */
   private stop(): void {
-    if (this.stopped) process.exit(130);
+    if (this.stopped) return;
     this.stopped = true;
     this.wakeWriter?.();
     void this.consumer.close().catch(() => undefined);
@@ -269,8 +266,7 @@ class ConsumeRun {
     try {
       await this.consumer.close();
     } finally {
-      process.off("SIGINT", this.onSignal);
-      process.off("SIGTERM", this.onSignal);
+      this.removeInterruptHandler();
     }
   }
 }

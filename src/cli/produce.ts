@@ -11,6 +11,7 @@ import { type CompressionName, Producer, type ProducerMessage } from "../client/
 import { integer } from "./arguments.js";
 import { addClientOptions, type ClientCommandOptions, clientOptions } from "./client-options.js";
 import { lineBatches } from "./input-lines.js";
+import { onInterrupt } from "./interrupt.js";
 import { formatBytes, printJson } from "./output.js";
 import { ProgressLine } from "./progress.js";
 import { UserError } from "./user-error.js";
@@ -112,28 +113,6 @@ async function produce(topic: string, options: ProduceOptions): Promise<void> {
   }
 }
 
-/**
- * Ctrl-C (or SIGTERM) ends the input, as Ctrl-D would: the lines read so far are still
- * delivered and summarised. A second Ctrl-C exits at once.
- */
-function endInputOnSignal(input: Readable): { interrupted: () => boolean; dispose: () => void } {
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    input.destroy();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  return {
-    interrupted: () => interrupted,
-    dispose: () => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-    },
-  };
-}
-
 /** The separator as typed, with "\t" meaning a tab (a real tab is awkward to type in a shell). */
 function keySeparator(text: string): Buffer {
   const separator = text.replaceAll("\\t", "\t");
@@ -209,9 +188,14 @@ async function sendLines(
     new Promise<void>((resolve) => {
       settled = resolve;
     });
-  const signals = endInputOnSignal(input);
+  // Ctrl-C ends the input as Ctrl-D would: the lines read so far are still delivered and summarised.
+  let interrupted = false;
+  const removeInterruptHandler = onInterrupt(() => {
+    interrupted = true;
+    input.destroy();
+  });
   try {
-    for await (const lines of readLines(input, signals.interrupted)) {
+    for await (const lines of readLines(input, () => interrupted)) {
       const messages: ProducerMessage<Buffer, Buffer>[] = [];
       let bytes = 0;
       for (const line of lines) {
@@ -246,7 +230,7 @@ async function sendLines(
     await producer.flush();
     while (inFlight > 0) await whenSettled();
   } finally {
-    signals.dispose();
+    removeInterruptHandler();
     progress.stop();
   }
   if (failure !== undefined) throw failure;
