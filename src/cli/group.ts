@@ -1,7 +1,7 @@
 // `brook group list|describe|reset-offsets|delete`: consumer groups, their members and how far
 // behind they are, over the client's Admin; rpk-style tables, or one JSON document with --json.
 import { type Command, InvalidArgumentError } from "commander";
-import type { Admin, GroupDescription, PartitionLag, TopicDescription, TopicPartitions } from "../client/admin.js";
+import type { Admin, GroupDescription, PartitionLag, TopicPartitions } from "../client/admin.js";
 import { BrookError } from "../client/errors.js";
 import { integer, type Position, position } from "./arguments.js";
 import { addClientOptions, type ClientCommandOptions, withAdmin } from "./client-options.js";
@@ -164,66 +164,39 @@ interface OffsetChange {
 }
 
 /**
- * Works out the new offsets and, unless it is a dry run, commits them. Dry run and real run
- * share this path, so a dry run shows exactly what the real one would commit. An explicit
- * offset outside the partition is clamped to its earliest or latest, as Kafka's own tool does.
+ * The group's offsets before and after the reset; a dry run shows exactly what the real one
+ * commits, as both go through Admin.resetConsumerGroupOffsets.
  */
 async function resetOffsets(
   admin: Admin,
   groupId: string,
   options: { topic: string; partitions?: number[]; to: Position; dryRun?: boolean },
 ): Promise<OffsetChange[]> {
-  const { topic, to } = options;
+  const { topic } = options;
   const [description] = (await admin.describeGroups([groupId])) as [GroupDescription];
   // The coordinator refuses commits from outside a group with members; saying so up front
   // also keeps a dry run honest.
   if (description.members.length > 0) throw activeMembers(groupId);
-  const [described] = (await admin.describeTopics([topic]).catch((error) => {
-    if (error instanceof BrookError && error.kafkaName === "UNKNOWN_TOPIC_OR_PARTITION") {
-      throw new UserError(`topic '${topic}' does not exist.`);
-    }
-    throw error;
-  })) as [TopicDescription];
-  const known = new Map(described.partitions.map((p) => [p.partition, p]));
-  const partitions = options.partitions ?? [...known.keys()].sort((a, b) => a - b);
-  const missing = partitions.find((p) => !known.has(p));
-  if (missing !== undefined) {
-    throw new UserError(`topic '${topic}' has no partition ${missing} (it has ${known.size}).`);
-  }
   const committed = await admin.listConsumerGroupOffsets({ groupId, topics: [topic] });
-  const atTime =
-    typeof to === "object" && "timestamp" in to
-      ? await admin.listOffsets({ topic, at: { timestamp: to.timestamp }, partitions })
-      : [];
-  const changes = partitions.map((partition) => {
-    const { earliestOffset, latestOffset } = known.get(partition) as TopicDescription["partitions"][number];
-    let newOffset: number;
-    if (to === "earliest") newOffset = earliestOffset;
-    else if (to === "latest") newOffset = latestOffset;
-    else if ("offset" in to) newOffset = Math.min(Math.max(to.offset, earliestOffset), latestOffset);
-    else {
-      // No record that recent: the end, where new records will arrive.
-      const found = atTime.find((o) => o.partition === partition)?.offset ?? -1;
-      newOffset = found >= 0 ? found : latestOffset;
-    }
+  const reset = await admin
+    .resetConsumerGroupOffsets({
+      groupId,
+      topic,
+      to: options.to,
+      partitions: options.partitions,
+      dryRun: options.dryRun,
+    })
+    .catch((error) => {
+      // A member joined since we looked.
+      if (error instanceof BrookError && ["UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS"].includes(error.code)) {
+        throw activeMembers(groupId);
+      }
+      throw error;
+    });
+  return reset.map(({ partition, offset }) => {
     const old = committed.find((c) => c.topic === topic && c.partition === partition)?.offset ?? -1;
-    return { topic, partition, oldOffset: old >= 0 ? old : null, newOffset };
+    return { topic, partition, oldOffset: old >= 0 ? old : null, newOffset: offset };
   });
-  if (!options.dryRun) {
-    await admin
-      .alterConsumerGroupOffsets({
-        groupId,
-        offsets: changes.map((c) => ({ topic: c.topic, partition: c.partition, offset: c.newOffset })),
-      })
-      .catch((error) => {
-        // A member joined since we looked.
-        if (error instanceof BrookError && ["UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS"].includes(error.code)) {
-          throw activeMembers(groupId);
-        }
-        throw error;
-      });
-  }
-  return changes;
 }
 
 function printGroupDescription(description: GroupDescription, lags: readonly PartitionLag[], json: boolean): void {

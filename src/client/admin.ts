@@ -642,36 +642,46 @@ export class Admin {
 
   /**
    * Moves a group's offsets for `topic` (all its partitions, or some) to the earliest, the
-   * latest, or the first offset at a time (latest where nothing is that recent). The group must
-   * have no members. Resolves with the offsets set.
+   * latest, an offset (kept within the partition's earliest..latest, as Kafka's tool does), or
+   * the first offset at a time (latest where nothing is that recent). The group must have no
+   * members. Resolves with the offsets set; with `dryRun`, with those it would set, committing
+   * nothing.
    */
   async resetConsumerGroupOffsets(options: {
     groupId: string;
     topic: string;
-    to: OffsetSpec;
+    to: OffsetSpec | { offset: number };
     partitions?: number[];
+    dryRun?: boolean;
   }): Promise<(TopicPartition & { offset: number })[]> {
-    const [info] = await this.cluster.topics(checkTopicNames([options?.topic], "resetConsumerGroupOffsets topic"));
+    const { topic, to } = options;
+    const [info] = await this.cluster.topics(checkTopicNames([topic], "resetConsumerGroupOffsets topic"));
     const partitions = options.partitions ?? (info?.partitions ?? []).filter(Boolean).map((p) => p.partition);
-    const targets = partitions.map((partition) => ({ topic: options.topic, partition }));
-    const found = await listOffsets(
-      this.cluster,
-      targets.map((t) => ({ ...t, spec: options.to })),
-    );
-    const missing = found.filter((f) => f.offset < 0);
-    const latest =
-      missing.length > 0
-        ? await listOffsets(
+    const lookUp = async (spec: OffsetSpec) =>
+      new Map(
+        (
+          await listOffsets(
             this.cluster,
-            missing.map((m) => ({ ...m, spec: "latest" })),
+            partitions.map((partition) => ({ topic, partition, spec })),
           )
-        : [];
-    const offsets = found.map((f) => ({
-      topic: f.topic,
-      partition: f.partition,
-      offset: f.offset >= 0 ? f.offset : (latest.find((l) => l.partition === f.partition)?.offset ?? 0),
-    }));
-    await commitOffsets(this.cluster, options.groupId, offsets);
+        ).map((o) => [o.partition, o.offset]),
+      );
+    const latest = await lookUp("latest");
+    const earliest = to === "latest" ? latest : await lookUp("earliest");
+    const atTime = typeof to === "object" && "timestamp" in to ? await lookUp(to) : undefined;
+    const offsets = partitions.map((partition) => {
+      const [first, end] = [earliest.get(partition) ?? 0, latest.get(partition) ?? 0];
+      let offset: number;
+      if (to === "earliest") offset = first;
+      else if (to === "latest") offset = end;
+      else if ("offset" in to) offset = Math.min(Math.max(to.offset, first), end);
+      else {
+        const found = atTime?.get(partition) ?? -1;
+        offset = found >= 0 ? found : end;
+      }
+      return { topic, partition, offset };
+    });
+    if (!options.dryRun) await commitOffsets(this.cluster, options.groupId, offsets);
     return offsets;
   }
 

@@ -180,6 +180,28 @@ describe("Admin", () => {
       (await admin.consumerGroupLag({ groupId: "lagging" })).map((l) => l.lag),
       [0, 0],
     );
+    const beyond = await admin.resetConsumerGroupOffsets({
+      groupId: "lagging",
+      topic: "admin-lag",
+      to: { offset: 99 },
+      partitions: [1],
+      dryRun: true,
+    });
+    assert.deepEqual(beyond, [{ topic: "admin-lag", partition: 1, offset: 10 }], "an offset past the end: the end");
+    const dry = await admin.resetConsumerGroupOffsets({
+      groupId: "lagging",
+      topic: "admin-lag",
+      to: { offset: 2 },
+      dryRun: true,
+    });
+    assert.deepEqual(
+      dry.map((o) => o.offset),
+      [2, 2],
+    );
+    const committed = async () => (await admin.consumerGroupLag({ groupId: "lagging" })).map((l) => l.committedOffset);
+    assert.deepEqual(await committed(), [10, 10], "a dry run commits nothing");
+    await admin.resetConsumerGroupOffsets({ groupId: "lagging", topic: "admin-lag", to: { offset: 3 } });
+    assert.deepEqual(await committed(), [3, 3]);
   });
 
   it("lists, describes and deletes groups, with members' subscriptions and assignments", async () => {
