@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 
-const BROOK_CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const BROOK_CLI = fileURLToPath(new URL("../bin/brook.js", import.meta.url));
 const STOP_TIMEOUT_MS = 30_000;
 
 export type FsyncMode = "never" | "always";

@@ -13,6 +13,10 @@ function testFiles(dir) {
   });
 }
 
+// The tests run the `brook` binary, which is bundled from dist/src: bundle it again so that it
+// never lags behind the last compile.
+await import("./bundle.mjs");
+
 const filters = process.argv.slice(2);
 const files = testFiles("dist/test")
   .filter((file) => filters.length === 0 || filters.some((f) => relative("dist/test", file).includes(f)))

@@ -50,10 +50,18 @@ try {
   }
 }
 
-/** The version in package.json (this file runs from dist/src/cli/). */
+/**
+ * The version in brook's package.json: the nearest one above this file, which runs from
+ * dist/bin/ (the bundled binary) or dist/src/cli/ (the compiled sources).
+ */
 function packageVersion(): string {
-  const manifest = new URL("../../../package.json", import.meta.url);
-  return (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
+  for (let directory = new URL(".", import.meta.url); ; directory = new URL("..", directory)) {
+    try {
+      return (JSON.parse(readFileSync(new URL("package.json", directory), "utf8")) as { version: string }).version;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || directory.pathname === "/") throw error;
+    }
+  }
 }
 
 /** A client failure as one sentence a user can act on. */

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../bin/brook.js", import.meta.url));
 
 export interface BrokerProcess {
   readonly bootstrap: string;

@@ -1,9 +1,9 @@
-// Runs the real `brook` binary (dist/src/cli/main.js) as a user would, and collects what it printed.
+// Runs the real `brook` binary (dist/bin/brook.js) as a user would, and collects what it printed.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const CLI = fileURLToPath(new URL("../../../src/cli/main.js", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../../bin/brook.js", import.meta.url));
 
 export interface CliResult {
   code: number | null;
