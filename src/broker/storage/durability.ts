@@ -1,6 +1,5 @@
-import { open } from "node:fs/promises";
 import type { Logger } from "pino";
-import type { RandomAccessFile } from "./random-access-file.js";
+import { type RandomAccessFile, syncDirectory } from "./random-access-file.js";
 import { ioError } from "./storage-error.js";
 
 /**
@@ -105,12 +104,7 @@ export class Durability {
   async syncDirectory(path: string): Promise<void> {
     if (!this.syncsMetadata) return;
     this.syncs++;
-    const directory = await open(path, "r");
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
+    await syncDirectory(path);
   }
 
   /**

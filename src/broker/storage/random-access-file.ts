@@ -30,6 +30,16 @@ export const openRandomAccessFile: OpenFile = async (path) => {
   };
 };
 
+/** fsync of a directory, which makes the entries created, renamed or removed in it durable. */
+export async function syncDirectory(path: string): Promise<void> {
+  const directory = await open(path, "r");
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}
+
 /** The most buffers passed to one write: Linux's IOV_MAX. */
 const MAX_BUFFERS_PER_WRITE = 1024;
 

@@ -1,6 +1,7 @@
 import { open, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { crc32c } from "@node-rs/crc32";
+import { syncDirectory } from "./random-access-file.js";
 import { StorageError } from "./storage-error.js";
 
 /**
@@ -55,12 +56,7 @@ export async function writeFileAtomically(path: string, bytes: Buffer): Promise<
     await file.close();
   }
   await rename(temporary, path);
-  const directory = await open(dirname(path), "r");
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
+  await syncDirectory(dirname(path));
 }
 
 function hex(value: number): string {
