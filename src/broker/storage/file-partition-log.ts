@@ -13,7 +13,7 @@ import {
   shouldRoll,
   totalBytes,
 } from "./segment-policy.js";
-import { type LoadedSegment, loadSealedSegment, recoverActiveSegment } from "./segment-recovery.js";
+import { type LoadedSegment, loadActiveSegment, loadSealedSegment } from "./segment-recovery.js";
 import { SerialQueue } from "./serial-queue.js";
 import { type StampedBatch, stampBatches } from "./stamp-batches.js";
 import type {
@@ -104,9 +104,16 @@ export class FilePartitionLog implements PartitionLog {
   /**
    * Opens the partition directory `context.directory`, creating it if needed, and recovers it:
    * stray files of interrupted writes and deletions go, the active segment is checked batch by
-   * batch, and indexes are rebuilt where needed (see segment-recovery.ts).
+   * batch (unless `cleanShutdown` vouches for it), and indexes are rebuilt where needed (see
+   * segment-recovery.ts).
    */
-  static open(topic: string, partition: number, context: PartitionContext, config: SegmentConfig): FilePartitionLog {
+  static open(
+    topic: string,
+    partition: number,
+    context: PartitionContext,
+    config: SegmentConfig,
+    cleanShutdown: boolean,
+  ): FilePartitionLog {
     const { directory, logger } = context;
     mkdirSync(directory, { recursive: true });
     const names = readdirSync(directory);
@@ -116,9 +123,9 @@ export class FilePartitionLog implements PartitionLog {
       if (name.endsWith(".tmp") || (indexOf !== undefined && !bases.includes(indexOf))) rmSync(join(directory, name));
     }
     const checkpoint = readLogStartCheckpoint(directory, logger);
-    const recovery = { directory, indexIntervalBytes: context.indexIntervalBytes, logger };
+    const recovery = { directory, indexIntervalBytes: context.indexIntervalBytes, logger, cleanShutdown };
     const load = (base: number, i: number, all: number[]) =>
-      i < all.length - 1 ? loadSealedSegment(base, all[i + 1]!, recovery) : recoverActiveSegment(base, recovery);
+      i < all.length - 1 ? loadSealedSegment(base, all[i + 1]!, recovery) : loadActiveSegment(base, recovery);
 
     if (bases.length === 0) bases.push(createEmptySegmentFiles(directory, checkpoint ?? 0));
     let loaded = bases.map(load);
@@ -160,6 +167,11 @@ export class FilePartitionLog implements PartitionLog {
 
   get activeSegmentBaseOffset(): number {
     return this.active.baseOffset;
+  }
+
+  /** Whether a disk failure took the partition offline: its files may not be what it acknowledged. */
+  get offline(): boolean {
+    return this.failure !== undefined;
   }
 
   append(batches: Buffer, options: AppendOptions = {}): Promise<AppendResult> {
@@ -241,13 +253,21 @@ export class FilePartitionLog implements PartitionLog {
     return this.listeners.add(listener);
   }
 
-  /** Lets queued appends finish and their fsyncs complete, syncs what the policy left unsynced, and closes the files. */
+  /**
+   * Lets queued appends finish and their fsyncs complete, syncs what the policy left unsynced
+   * (and, unless the partition is offline, every file of the active segment, for the
+   * clean-shutdown marker), and closes the files.
+   */
   async close(): Promise<void> {
     await this.queue.run(async () => {
       this.closed = true;
     });
     await Promise.allSettled(this.pending.map((pending) => pending.done));
-    await Promise.all(this.segments.map((segment) => segment.close()));
+    try {
+      if (!this.failure) await this.active.syncForCleanShutdown();
+    } finally {
+      await Promise.all(this.segments.map((segment) => segment.close()));
+    }
   }
 
   private get active(): LogSegment {

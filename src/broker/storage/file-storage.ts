@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type Logger, pino } from "pino";
+import { takeCleanShutdownMarker, writeCleanShutdownMarker } from "./clean-shutdown.js";
 import { Durability, type FsyncPolicy } from "./durability.js";
 import { FilePartitionLog, type PartitionContext } from "./file-partition-log.js";
 import { type OpenFile, openRandomAccessFile } from "./random-access-file.js";
@@ -28,14 +29,16 @@ const PARTITION_DIRECTORY = /^[a-zA-Z0-9._-]+-\d+$/;
  * Opens the file engine on a data directory laid out as:
  *
  *   topics.meta                    every topic's metadata (topic-store.ts)
+ *   .brook-clean-shutdown          present only between a clean close and the next open (clean-shutdown.ts)
  *   <topic>-<partition>/           one directory per partition
  *     00000000000000000000.log     segments named by base offset (segment-files.ts)
  *     00000000000000000000.index
  *     00000000000000000000.timeindex
  *     log-start-offset             set once DeleteRecords or retention moved it
  *
- * Every partition is recovered before this resolves (segment-recovery.ts). A corrupt
- * topics.meta is refused with a StorageError naming the file and the damage.
+ * Every partition is recovered before this resolves (segment-recovery.ts); after a clean
+ * shutdown, active segments are trusted rather than checked. A corrupt topics.meta is refused
+ * with a StorageError naming the file and the damage.
  */
 export async function openFileStorage(options: FileStorageOptions): Promise<FileStorage> {
   try {
@@ -46,7 +49,11 @@ export async function openFileStorage(options: FileStorageOptions): Promise<File
   const topics = await readTopicsFile(options.dataDir).catch((error: unknown) => {
     throw error instanceof StorageError ? error : ioError(`reading ${TOPICS_FILE} failed`, error);
   });
-  return new FileStorage(options, topics);
+  // Consumed before the partitions load: whatever happens from here on, the next start recovers in full.
+  const cleanShutdown = await takeCleanShutdownMarker(options.dataDir).catch((error: unknown) => {
+    throw ioError(`removing the clean shutdown marker of ${options.dataDir} failed`, error);
+  });
+  return new FileStorage(options, topics, cleanShutdown);
 }
 
 export class FileStorage implements Storage {
@@ -57,19 +64,28 @@ export class FileStorage implements Storage {
   private readonly defaults: SegmentConfig;
   private readonly logger: Logger;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
+  /** `cleanShutdown`: the last run closed the data directory cleanly, so active segments are trusted. */
   constructor(
     private readonly options: FileStorageOptions,
     topics: TopicMetadata[],
+    cleanShutdown: boolean,
   ) {
     this.logger = options.logger ?? pino({ level: "silent" });
     this.durability = new Durability(options.fsync, this.logger);
     this.defaults = defaultSegmentConfig(options);
+    this.logger.info(
+      { dataDir: options.dataDir, cleanShutdown },
+      cleanShutdown
+        ? "clean shutdown: loading active segments without checking their batches"
+        : "no clean shutdown marker: checking every active segment batch by batch",
+    );
     for (const topic of topics) {
       this.topics.set(topic.name, topic);
       const logs: FilePartitionLog[] = [];
       for (let partition = 0; partition < topic.partitionCount; partition++)
-        logs.push(this.openPartition(topic, partition));
+        logs.push(this.openPartition(topic, partition, cleanShutdown));
       this.logs.set(topic.name, logs);
     }
     this.reportStrayDirectories();
@@ -151,7 +167,16 @@ export class FileStorage implements Storage {
     return this.durability.flush();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes every partition log; if all closed without error and none is offline, writes the
+   * clean-shutdown marker, so that the next start trusts the files instead of checking them.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeAll();
+    return this.closing;
+  }
+
+  private async closeAll(): Promise<void> {
     await this.metadataQueue.run(async () => {
       this.closed = true;
     });
@@ -160,12 +185,19 @@ export class FileStorage implements Storage {
     this.durability.close();
     const failed = results.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;
+    if (logs.some((log) => log.offline)) return;
+    try {
+      await writeCleanShutdownMarker(this.options.dataDir);
+    } catch (error) {
+      throw ioError(`writing the clean shutdown marker of ${this.options.dataDir} failed`, error);
+    }
   }
 
-  private openPartition(topic: TopicMetadata, partition: number): FilePartitionLog {
+  private openPartition(topic: TopicMetadata, partition: number, cleanShutdown: boolean): FilePartitionLog {
     const context = this.partitionContext(topic.name, partition);
+    const config = segmentConfigFor(topic.configs, this.defaults);
     try {
-      return FilePartitionLog.open(topic.name, partition, context, segmentConfigFor(topic.configs, this.defaults));
+      return FilePartitionLog.open(topic.name, partition, context, config, cleanShutdown);
     } catch (error) {
       throw ioError(`opening partition ${topic.name}-${partition} failed`, error);
     }
@@ -184,7 +216,7 @@ export class FileStorage implements Storage {
           this.logger.warn({ directory }, "removing the stray directory of an earlier topic");
           rmSync(directory, { recursive: true, force: true });
         }
-        logs.push(this.openPartition(topic, partition));
+        logs.push(this.openPartition(topic, partition, false));
         // The new segment files' directory entries; the topics file write then syncs the data directory.
         await this.durability.syncDirectory(directory);
       }

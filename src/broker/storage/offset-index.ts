@@ -60,12 +60,20 @@ export class OffsetIndex extends SparseIndex {
   /** The last indexed batch starting at or before `relativeOffset`, if any. */
   lookup(relativeOffset: number): OffsetIndexEntry | undefined {
     const entry = this.floor(relativeOffset);
-    if (entry < 0) return undefined;
-    const at = this.at(entry);
-    return { relativeOffset: this.image.readInt32BE(at), position: this.image.readInt32BE(at + 4) };
+    return entry < 0 ? undefined : this.entryAt(entry);
+  }
+
+  /** The last indexed batch, if any. */
+  get lastEntry(): OffsetIndexEntry | undefined {
+    return this.entryCount === 0 ? undefined : this.entryAt(this.entryCount - 1);
   }
 
   protected override keyAt(entry: number): number {
     return this.image.readInt32BE(this.at(entry));
+  }
+
+  private entryAt(entry: number): OffsetIndexEntry {
+    const at = this.at(entry);
+    return { relativeOffset: this.image.readInt32BE(at), position: this.image.readInt32BE(at + 4) };
   }
 }

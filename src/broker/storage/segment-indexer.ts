@@ -37,6 +37,30 @@ export class SegmentIndexer {
     readonly timeIndex = TimeIndex.empty(),
   ) {}
 
+  /**
+   * Picks indexing up from index files that `add` built, as it was just after indexing
+   * `lastIndexed`, the batch their last offset entry points at (none if they are empty); the
+   * batches after it can then be added.
+   */
+  static resume(
+    baseOffset: number,
+    intervalBytes: number,
+    offsetIndex: OffsetIndex,
+    timeIndex: TimeIndex,
+    lastIndexed?: IndexedBatch,
+  ): SegmentIndexer {
+    const indexer = new SegmentIndexer(baseOffset, intervalBytes, offsetIndex, timeIndex);
+    // A time entry is written beside each offset entry that saw the max timestamp grow, so the
+    // last one holds the max as of the last indexed batch.
+    const maxEntry = timeIndex.lastEntry;
+    if (maxEntry) {
+      indexer.maxTimestamp = maxEntry.timestamp;
+      indexer.offsetOfMaxTimestamp = baseOffset + maxEntry.relativeOffset;
+    }
+    indexer.bytesSinceIndexEntry = lastIndexed?.size ?? 0;
+    return indexer;
+  }
+
   /** Takes the next batch of the segment, indexing it once ~intervalBytes were written since the last entry. */
   add(batch: IndexedBatch): void {
     if (batch.maxTimestamp > this.maxTimestamp) {

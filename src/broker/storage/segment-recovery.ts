@@ -1,4 +1,13 @@
-import { closeSync, openSync, readFileSync, readSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  openSync,
+  readFileSync,
+  readSync,
+  type Stats,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { crc32c } from "@node-rs/crc32";
 import type { Logger } from "pino";
 import {
@@ -15,9 +24,10 @@ import { TimeIndex } from "./time-index.js";
 
 /**
  * Loading segments at startup, synchronously (nothing else runs yet). The last segment of a
- * partition is the one a crash can leave torn, so it is read whole and every batch checked;
- * older segments were complete (and, unless fsync is "never", synced) when they were rolled,
- * so they are trusted and only their indexes are checked.
+ * partition is the one a crash can leave torn, so it is read whole and every batch checked —
+ * unless the last run shut down cleanly, which left it synced and whole. Older segments were
+ * complete (and, unless fsync is "never", synced) when they were rolled, so they are trusted and
+ * only their indexes are checked.
  */
 
 export interface LoadedSegment {
@@ -36,22 +46,114 @@ export interface RecoveryContext {
   directory: string;
   indexIntervalBytes: number;
   logger: Logger;
+  /** The data directory had a clean-shutdown marker: active segments are trusted as they are. */
+  cleanShutdown: boolean;
+}
+
+/** Where a scan of a log file starts: a batch boundary and the offset of the batch there. */
+interface ScanStart {
+  position: number;
+  nextOffset: number;
 }
 
 /** Reads are done in chunks of this size, so recovery memory does not grow with segment size. */
 const READ_CHUNK = 1024 * 1024;
 
 /**
+ * Loads the active segment: after a clean shutdown, as it is, if its files agree with each other
+ * (resumeActiveSegment); otherwise checked batch by batch (recoverActiveSegment).
+ */
+export function loadActiveSegment(baseOffset: number, context: RecoveryContext): LoadedSegment {
+  if (context.cleanShutdown) {
+    const resumed = resumeActiveSegment(baseOffset, context);
+    if ("segment" in resumed) return resumed.segment;
+    context.logger.warn(
+      { segment: segmentFiles(context.directory, baseOffset).log, reason: resumed.problem },
+      "active segment does not match its indexes after a clean shutdown; checking it in full",
+    );
+  }
+  return recoverActiveSegment(baseOffset, context);
+}
+
+/**
+ * Takes the active segment as a clean shutdown left it, without reading its batches: the log
+ * ends where the file ends, and its indexes are what the appends built. Only the batches from
+ * the last offset index entry on (about one index interval) are walked, headers only, for the
+ * next offset and the max timestamp. Returns the problem instead if the files disagree: an index
+ * missing or torn, its last entry not at a batch, a tail that does not walk to the end of the
+ * file, or indexes that lack the entries the tail would have added.
+ */
+function resumeActiveSegment(
+  baseOffset: number,
+  context: RecoveryContext,
+): { segment: LoadedSegment } | { problem: string } {
+  const files = segmentFiles(context.directory, baseOffset);
+  const stat = statSync(files.log);
+  const offsetBytes = readIfExists(files.index);
+  const timeBytes = readIfExists(files.timeIndex);
+  if (!offsetBytes || !timeBytes) return { problem: "an index file is missing" };
+  // Entries are checked for order here; that the last ones lie inside the log, after the walk.
+  const indexProblem =
+    OffsetIndex.problemWith(offsetBytes, stat.size, Number.MAX_SAFE_INTEGER) ??
+    TimeIndex.problemWith(timeBytes, Number.MAX_SAFE_INTEGER);
+  if (indexProblem) return { problem: indexProblem };
+  const offsetIndex = OffsetIndex.fromBytes(offsetBytes);
+  const timeIndex = TimeIndex.fromBytes(timeBytes);
+  // Time entries are only written beside offset entries.
+  if (timeIndex.entryCount > offsetIndex.entryCount)
+    return { problem: "the time index has more entries than the offset index" };
+  const entryCounts = [offsetIndex.entryCount, timeIndex.entryCount];
+  const resume = (lastIndexed?: IndexedBatch) =>
+    SegmentIndexer.resume(baseOffset, context.indexIntervalBytes, offsetIndex, timeIndex, lastIndexed);
+  const lastEntry = offsetIndex.lastEntry;
+  // The walk starts at the batch of the last offset entry, which resumes the indexer.
+  let indexer = lastEntry ? undefined : resume();
+  let maxTimestampAhead = false;
+  let firstWalked: IndexedBatch | undefined;
+  const start = lastEntry
+    ? { position: lastEntry.position, nextOffset: baseOffset + lastEntry.relativeOffset }
+    : { position: 0, nextOffset: baseOffset };
+  const scan = scanLog(files.log, stat.size, start, false, (batch) => {
+    firstWalked ??= batch;
+    if (indexer) return indexer.add(batch);
+    indexer = resume(batch);
+    maxTimestampAhead = batch.maxTimestamp > indexer.maxTimestamp;
+  });
+  if (scan.problem !== undefined || !indexer) {
+    return { problem: `at byte ${scan.validBytes}: ${scan.problem ?? "no batch where the offset index points"}` };
+  }
+  const stale =
+    maxTimestampAhead || offsetIndex.entryCount !== entryCounts[0] || timeIndex.entryCount !== entryCounts[1];
+  if (stale) return { problem: "the indexes lack entries for the end of the log" };
+  if ((timeIndex.lastEntry?.relativeOffset ?? -1) >= scan.nextOffset - baseOffset) {
+    return { problem: "the time index points past the end of the log" };
+  }
+  const firstMaxTimestamp = lastEntry ? readMaxTimestampAt(files.log, 0) : firstWalked?.maxTimestamp;
+  return {
+    segment: {
+      baseOffset,
+      nextOffset: scan.nextOffset,
+      sizeBytes: stat.size,
+      maxTimestamp: indexer.maxTimestamp,
+      offsetOfMaxTimestamp: indexer.offsetOfMaxTimestamp,
+      lastModified: stat.mtimeMs,
+      rollBaseTime: rollBaseTime(firstMaxTimestamp, stat),
+      indexer,
+    },
+  };
+}
+
+/**
  * Checks the active segment batch by batch — length sane and inside the file, magic 2, offsets
  * continuing, CRC-32C valid — truncates it after the last good batch, and rebuilds its indexes
  * unless the files on disk are exactly what the log implies.
  */
-export function recoverActiveSegment(baseOffset: number, context: RecoveryContext): LoadedSegment {
+function recoverActiveSegment(baseOffset: number, context: RecoveryContext): LoadedSegment {
   const files = segmentFiles(context.directory, baseOffset);
   const stat = statSync(files.log);
   const indexer = new SegmentIndexer(baseOffset, context.indexIntervalBytes);
   let firstMaxTimestamp: number | undefined;
-  const scan = scanLog(files.log, stat.size, baseOffset, true, (batch) => {
+  const scan = scanLog(files.log, stat.size, { position: 0, nextOffset: baseOffset }, true, (batch) => {
     indexer.add(batch);
     firstMaxTimestamp ??= batch.maxTimestamp;
   });
@@ -75,9 +177,14 @@ export function recoverActiveSegment(baseOffset: number, context: RecoveryContex
     maxTimestamp: indexer.maxTimestamp,
     offsetOfMaxTimestamp: indexer.offsetOfMaxTimestamp,
     lastModified: stat.mtimeMs,
-    rollBaseTime: firstMaxTimestamp !== undefined && firstMaxTimestamp >= 0 ? firstMaxTimestamp : stat.mtimeMs,
+    rollBaseTime: rollBaseTime(firstMaxTimestamp, stat),
     indexer,
   };
+}
+
+/** segment.ms counts from the first batch's max timestamp, or from the file's mtime if it has none. */
+function rollBaseTime(firstMaxTimestamp: number | undefined, stat: Stats): number {
+  return firstMaxTimestamp !== undefined && firstMaxTimestamp >= 0 ? firstMaxTimestamp : stat.mtimeMs;
 }
 
 /**
@@ -102,7 +209,9 @@ export function loadSealedSegment(baseOffset: number, nextOffset: number, contex
   let offsetOfMaxTimestamp = -1;
   if (suspect) {
     const indexer = new SegmentIndexer(baseOffset, context.indexIntervalBytes);
-    const scan = scanLog(files.log, stat.size, baseOffset, false, (batch) => indexer.add(batch));
+    const scan = scanLog(files.log, stat.size, { position: 0, nextOffset: baseOffset }, false, (batch) =>
+      indexer.add(batch),
+    );
     if (scan.problem !== undefined) {
       context.logger.warn(
         { segment: files.log, position: scan.validBytes, reason: scan.problem },
@@ -152,6 +261,20 @@ function readIfExists(path: string): Buffer | undefined {
   }
 }
 
+/** The max timestamp of the batch at `position`, whose header is read alone. */
+function readMaxTimestampAt(path: string, position: number): number {
+  const header = Buffer.alloc(BATCH_HEADER_SIZE);
+  const fd = openSync(path, "r");
+  try {
+    if (readSync(fd, header, 0, BATCH_HEADER_SIZE, position) !== BATCH_HEADER_SIZE) {
+      throw new Error(`${path} ends inside the batch header at byte ${position}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return readInt64At(header, BATCH_OFFSETS.maxTimestamp);
+}
+
 interface ScanResult {
   /** Bytes from the start of the file up to the end of the last good batch. */
   validBytes: number;
@@ -160,18 +283,17 @@ interface ScanResult {
   problem?: string;
 }
 
-/** Walks the batch headers of a log file from the start; with `verify`, checks each batch's CRC too. */
+/** Walks the batch headers of a log file from `start` to its end; with `verify`, checks each batch's CRC too. */
 function scanLog(
   path: string,
   fileSize: number,
-  baseOffset: number,
+  start: ScanStart,
   verify: boolean,
   onBatch: (batch: IndexedBatch) => void,
 ): ScanResult {
   const file = new ChunkedFile(path, fileSize);
   try {
-    let position = 0;
-    let nextOffset = baseOffset;
+    let { position, nextOffset } = start;
     while (position < fileSize) {
       const problem = (why: string): ScanResult => ({ validBytes: position, nextOffset, problem: why });
       const header = file.bytesAt(position, BATCH_HEADER_SIZE);

@@ -187,22 +187,16 @@ export class LogSegment implements SegmentSummary, DurableFile {
    */
   async seal(): Promise<void> {
     const indexer = this.indexer!;
-    const [indexFile, timeIndexFile] = await Promise.all(this.indexFiles());
+    const timeIndexFile = await this.file(this.files.timeIndex);
     const timeEntries = indexer.timeIndex.entryCount;
     if (indexer.seal()) {
       await writeFully(
-        timeIndexFile!,
+        timeIndexFile,
         [indexer.timeIndex.bytesFrom(timeEntries)],
         indexer.timeIndex.sizeOf(timeEntries),
       );
     }
-    if (this.context.durability.syncsMetadata) {
-      await Promise.all([
-        this.sync(),
-        this.context.durability.datasync(indexFile!),
-        this.context.durability.datasync(timeIndexFile!),
-      ]);
-    }
+    if (this.context.durability.syncsMetadata) await this.syncAllFiles();
     this.rolledMax = { maxTimestamp: indexer.maxTimestamp, offsetOfMaxTimestamp: indexer.offsetOfMaxTimestamp };
     this.loadedIndexes = Promise.resolve({ offsetIndex: indexer.offsetIndex, timeIndex: indexer.timeIndex });
     this.indexer = undefined;
@@ -271,11 +265,30 @@ export class LogSegment implements SegmentSummary, DurableFile {
     await this.shut();
   }
 
+  /**
+   * Syncs all three files, whatever the policy and whatever recovery rewrote at startup: a
+   * clean-shutdown marker is about to vouch for them.
+   */
+  async syncForCleanShutdown(): Promise<void> {
+    this.context.durability.forget(this);
+    await this.syncAllFiles();
+  }
+
   /** Closes the segment and removes its files, the log first so that a crash leaves only stray indexes. */
   async delete(): Promise<void> {
     this.context.durability.forget(this);
     await this.shut();
     for (const path of [this.files.log, this.files.index, this.files.timeIndex]) await rm(path, { force: true });
+  }
+
+  /** fdatasync of the log and both index files. */
+  private async syncAllFiles(): Promise<void> {
+    const [indexFile, timeIndexFile] = await Promise.all(this.indexFiles());
+    await Promise.all([
+      this.sync(),
+      this.context.durability.datasync(indexFile!),
+      this.context.durability.datasync(timeIndexFile!),
+    ]);
   }
 
   private indexFiles(): Promise<RandomAccessFile>[] {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { CLEAN_SHUTDOWN_MARKER } from "../../../src/broker/storage/clean-shutdown.js";
 import { openFileStorage } from "../../../src/broker/storage/file-storage.js";
 import {
   type OpenFile,
@@ -167,8 +168,9 @@ describe("disk failures", () => {
   it("a failed fsync takes the partition offline, not its neighbours", async () => {
     let failSync = false;
     const { logger, lines } = capturingLogger();
+    const dataDir = directory();
     const storage = await openFileStorage({
-      dataDir: directory(),
+      dataDir,
       fsync: "always",
       logger,
       openFile: hookedFiles({
@@ -192,6 +194,7 @@ describe("disk failures", () => {
     assert.equal((await healthy.append(makeBatch())).baseOffset, 0);
     assert.ok(lines.some((line) => line.msg === "partition log offline"));
     await storage.close();
+    assert.equal(existsSync(join(dataDir, CLEAN_SHUTDOWN_MARKER)), false, "an offline partition is no clean shutdown");
   });
 });
 

@@ -18,9 +18,9 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
-/** A pino logger that keeps its lines (warn and above) for the test to inspect. */
-export function capturingLogger(): { logger: Logger; lines: LogLine[] } {
+/** A pino logger that keeps its lines (`level` and above, warn by default) for the test to inspect. */
+export function capturingLogger(level = "warn"): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
-  const logger = pino({ level: "warn" }, { write: (line: string) => lines.push(JSON.parse(line) as LogLine) });
+  const logger = pino({ level }, { write: (line: string) => lines.push(JSON.parse(line) as LogLine) });
   return { logger, lines };
 }

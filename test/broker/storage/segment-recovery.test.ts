@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { CLEAN_SHUTDOWN_MARKER } from "../../../src/broker/storage/clean-shutdown.js";
 import { type FileStorageOptions, openFileStorage } from "../../../src/broker/storage/file-storage.js";
 import type { PartitionLog } from "../../../src/broker/storage/storage.js";
 import { makeBatch, parseBatches } from "./batches.js";
@@ -11,7 +12,11 @@ import { readAll, topic } from "./storage-contract.js";
 const directory = temporaryDirectories("recovery");
 const FIRST_SEGMENT = "00000000000000000000";
 
-/** Writes `count` 100-byte batches of 2 records (timestamps 100, 200, …) to events-0, then closes. */
+/**
+ * Writes `count` 100-byte batches of 2 records (timestamps 100, 200, …) to events-0, and leaves
+ * the files as a crash after they reached the disk would: closed, but without the clean-shutdown
+ * marker, so that the next open recovers them in full.
+ */
 async function writeLog(count: number, options: Partial<FileStorageOptions> = {}): Promise<FileStorageOptions> {
   const full = { dataDir: directory(), fsync: "never" as const, indexIntervalBytes: 150, ...options };
   const storage = await openFileStorage(full);
@@ -21,6 +26,7 @@ async function writeLog(count: number, options: Partial<FileStorageOptions> = {}
     await log.append(makeBatch({ records: 2, bodyBytes: 39, maxTimestamp: 100 * (i + 1), tag: `t${i}` }));
   }
   await storage.close();
+  rmSync(join(full.dataDir, CLEAN_SHUTDOWN_MARKER));
   return full;
 }
 
