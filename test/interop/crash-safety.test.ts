@@ -3,9 +3,11 @@
 // outlives crashes gets exactly-once, in-order delivery; a torn or corrupt tail of the active
 // segment is cut at the last good batch on restart, and appends continue from there.
 import assert from "node:assert/strict";
-import { readFileSync, statSync, truncateSync, watch, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, truncateSync, watch, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { Kafka, Producer } from "kafkajs";
+import { CLEAN_SHUTDOWN_MARKER } from "../../src/broker/storage/clean-shutdown.js";
 import { API_CODECS } from "../../src/protocol/generated/index.js";
 import { encodeRecordBatch } from "../../src/protocol/records/encode-record-batch.js";
 import { type BrokerProcess, startBrokerProcess } from "../helpers/broker-process.js";
@@ -335,6 +337,9 @@ describe("crash safety", { timeout: 60_000 }, () => {
         await producer.disconnect();
       }
       assert.equal(await broker.stop(), 0, "clean shutdown");
+      // Damage found after a crash: without the clean-shutdown marker, the restart checks the
+      // active segment batch by batch (with it, the files would be trusted as they were left).
+      rmSync(join(broker.dataDir, CLEAN_SHUTDOWN_MARKER));
 
       const segment = firstSegmentPath(broker.dataDir, topic, 0);
       const spans = batchSpans(readFileSync(segment));
