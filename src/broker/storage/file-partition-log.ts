@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { BatchHeader } from "../../protocol/records/batch-header.js";
 import { AppendListeners } from "./append-listeners.js";
 import { readLogStartCheckpoint, writeLogStartCheckpoint } from "./log-start-checkpoint.js";
 import { LogSegment, type SegmentContext } from "./segment.js";
@@ -194,12 +195,19 @@ export class FilePartitionLog implements PartitionLog {
       return Promise.resolve({ outOfRange: true, ...bounds });
     }
     if (fetchOffset === end.offset) return Promise.resolve({ outOfRange: false, records: [], ...bounds });
-    const segment = this.segments[segmentIndexFor(this.segments, fetchOffset)]!;
-    const limit = segment === end.segment ? end.position : segment.sizeBytes;
+    const { segment, limit } = this.readableSegmentOf(fetchOffset, end);
     // readFrom counts itself in before this returns, so a deletion waits for it.
     const reading = segment.readFrom(fetchOffset, limit, maxBytes);
     this.noteIndexUse(segment);
     return reading.then((bytes) => ({ outOfRange: false, records: bytes?.length ? [bytes] : [], ...bounds }));
+  }
+
+  async *batchHeaders(fromOffset: number): AsyncGenerator<BatchHeader[]> {
+    const end = this.readable;
+    if (fromOffset < this.logStart || fromOffset >= end.offset) return;
+    const { segment, limit } = this.readableSegmentOf(fromOffset, end);
+    this.noteIndexUse(segment);
+    yield* segment.batchHeaders(fromOffset, limit);
   }
 
   async offsetForTimestamp(timestamp: number): Promise<TimestampOffset | undefined> {
@@ -272,6 +280,12 @@ export class FilePartitionLog implements PartitionLog {
 
   private get active(): LogSegment {
     return this.segments[this.segments.length - 1]!;
+  }
+
+  /** The segment holding `offset` (below `end`) and where its readable bytes end. */
+  private readableSegmentOf(offset: number, end: ReadableEnd): { segment: LogSegment; limit: number } {
+    const segment = this.segments[segmentIndexFor(this.segments, offset)]!;
+    return { segment, limit: segment === end.segment ? end.position : segment.sizeBytes };
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { type BatchHeader, readBatchHeader } from "../../protocol/records/batch-header.js";
 import { AppendListeners } from "./append-listeners.js";
 import {
   maxTimestampEntry,
@@ -152,6 +153,12 @@ export class MemoryPartitionLog implements PartitionLog {
       bytes += batch.bytes.length;
     }
     return { outOfRange: false, records, ...bounds };
+  }
+
+  async *batchHeaders(fromOffset: number): AsyncGenerator<BatchHeader[]> {
+    if (fromOffset < this.logStart || fromOffset >= this.highWatermark) return;
+    const segment = this.segments[segmentIndexFor(this.segments, fromOffset)]!;
+    yield segment.batches.slice(segment.batchIndexFor(fromOffset)).map((batch) => readBatchHeader(batch.bytes));
   }
 
   async offsetForTimestamp(timestamp: number): Promise<TimestampOffset | undefined> {

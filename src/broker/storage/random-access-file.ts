@@ -62,11 +62,22 @@ export async function writeFully(file: RandomAccessFile, buffers: readonly Buffe
 /** Reads `length` bytes at `position`, or fewer if the file ends first. */
 export async function readFully(file: RandomAccessFile, length: number, position: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
+  const filled = await readInto(file, buffer, length, position);
+  return filled === length ? buffer : buffer.subarray(0, filled);
+}
+
+/** Reads `length` bytes at `position` into the start of `buffer`; returns how many, fewer if the file ends first. */
+export async function readInto(
+  file: RandomAccessFile,
+  buffer: Buffer,
+  length: number,
+  position: number,
+): Promise<number> {
   let filled = 0;
   while (filled < length) {
     const read = await file.read(buffer, filled, length - filled, position + filled);
     if (read === 0) break;
     filled += read;
   }
-  return filled === length ? buffer : buffer.subarray(0, filled);
+  return filled;
 }

@@ -17,6 +17,7 @@ import {
   CRC_START,
   readInt64At,
 } from "../../protocol/records/batch-header.js";
+import type { WalkStart } from "./batch-header-walk.js";
 import { OffsetIndex } from "./offset-index.js";
 import { type SegmentFiles, segmentFiles } from "./segment-files.js";
 import { type IndexedBatch, SegmentIndexer } from "./segment-indexer.js";
@@ -48,12 +49,6 @@ export interface RecoveryContext {
   logger: Logger;
   /** The data directory had a clean-shutdown marker: active segments are trusted as they are. */
   cleanShutdown: boolean;
-}
-
-/** Where a scan of a log file starts: a batch boundary and the offset of the batch there. */
-interface ScanStart {
-  position: number;
-  nextOffset: number;
 }
 
 /** Reads are done in chunks of this size, so recovery memory does not grow with segment size. */
@@ -287,7 +282,7 @@ interface ScanResult {
 function scanLog(
   path: string,
   fileSize: number,
-  start: ScanStart,
+  start: WalkStart,
   verify: boolean,
   onBatch: (batch: IndexedBatch) => void,
 ): ScanResult {

@@ -1,16 +1,12 @@
 import { readFile, rm } from "node:fs/promises";
 import type { Logger } from "pino";
-import {
-  BATCH_HEADER_SIZE,
-  BATCH_LOG_OVERHEAD,
-  BATCH_OFFSETS,
-  readInt64At,
-} from "../../protocol/records/batch-header.js";
+import { BATCH_LOG_OVERHEAD, BATCH_OFFSETS, type BatchHeader } from "../../protocol/records/batch-header.js";
+import { UnexpectedBatchError, type WalkedWindow, walkBatchHeaders } from "./batch-header-walk.js";
 import { type Durability, type DurableFile, GroupSync } from "./durability.js";
 import { OffsetIndex, type OffsetIndexEntry } from "./offset-index.js";
 import { type OpenFile, type RandomAccessFile, readFully, writeFully } from "./random-access-file.js";
 import { type SegmentFiles, segmentFiles } from "./segment-files.js";
-import { type IndexedBatch, type IndexerMark, SegmentIndexer } from "./segment-indexer.js";
+import { type IndexerMark, SegmentIndexer } from "./segment-indexer.js";
 import type { SegmentSummary } from "./segment-policy.js";
 import type { LoadedSegment } from "./segment-recovery.js";
 import type { SparseIndex } from "./sparse-index.js";
@@ -33,13 +29,6 @@ export interface SegmentAppend {
   stamped: readonly StampedBatch[];
 }
 
-/** A batch found by a scan, and the chunk of the log file the scan read it from. */
-interface ScanHit {
-  batch: IndexedBatch;
-  chunk: Buffer;
-  chunkStart: number;
-}
-
 interface Indexes {
   offsetIndex: OffsetIndex;
   timeIndex: TimeIndex;
@@ -50,6 +39,21 @@ interface Indexes {
  * entry every ~4 KiB, so one step usually reaches the batch sought.
  */
 const SCAN_CHUNK = 16 * 1024;
+
+/**
+ * Bytes read per step when walking the headers of a whole segment: small batches cost a read
+ * per window, a larger batch one read of this size at its header. Measured on a 100 MiB segment,
+ * 256 KiB balances the two: 64 KiB made a read of every 64 KiB of 16 KiB batches (twice as slow),
+ * 1 MiB copied 1 MiB per 1 MiB batch (twice as slow there).
+ */
+const HEADER_WALK_WINDOW = 256 * 1024;
+
+/** A batch found by a scan, and the window of the log file the scan read it in. */
+interface ScanHit {
+  header: BatchHeader;
+  position: number;
+  window: WalkedWindow;
+}
 
 /**
  * One segment of a partition log on disk: its log file, written only at the end and read by
@@ -211,22 +215,26 @@ export class LogSegment implements SegmentSummary, DurableFile {
   readFrom(offset: number, limit: number, maxBytes: number): Promise<Buffer | undefined> {
     return this.use(async () => {
       const { offsetIndex } = await this.indexes();
-      const found = await this.scan(offsetIndex.lookup(offset - this.baseOffset), limit, (b) => b.lastOffset >= offset);
+      const found = await this.scan(
+        offsetIndex.lookup(offset - this.baseOffset),
+        limit,
+        (b) => lastOffsetOf(b) >= offset,
+      );
       if (!found) return undefined;
-      const { batch: first, chunk, chunkStart } = found;
-      const length = Math.min(limit - first.position, Math.max(maxBytes, first.size));
+      const { header: first, position, window } = found;
+      const length = Math.min(limit - position, Math.max(maxBytes, first.size));
       // Near the end of the log (a consumer keeping up) the scan has already read it all.
-      const end = first.position + length;
+      const end = position + length;
       const bytes =
-        end <= chunkStart + chunk.length
-          ? chunk.subarray(first.position - chunkStart, end - chunkStart)
-          : await readFully(await this.file(this.files.log), length, first.position);
+        end <= window.start + window.bytes.length
+          ? window.bytes.subarray(position - window.start, end - window.start)
+          : await readFully(await this.file(this.files.log), length, position);
       return bytes.subarray(0, wholeBatchesLength(bytes));
     });
   }
 
   /** The first batch below `limit` with max timestamp ≥ `timestamp` and an offset ≥ `minOffset`. */
-  findByTimestamp(timestamp: number, minOffset: number, limit: number): Promise<IndexedBatch | undefined> {
+  findByTimestamp(timestamp: number, minOffset: number, limit: number): Promise<BatchHeader | undefined> {
     return this.use(async () => {
       const { offsetIndex, timeIndex } = await this.indexes();
       const timeEntry = timeIndex.lookup(timestamp);
@@ -235,9 +243,30 @@ export class LogSegment implements SegmentSummary, DurableFile {
         offsetIndex.lookup(minOffset - this.baseOffset),
       ];
       const start = candidates.reduce((a, b) => ((b?.position ?? 0) > (a?.position ?? 0) ? b : a));
-      const found = await this.scan(start, limit, (b) => b.maxTimestamp >= timestamp && b.lastOffset >= minOffset);
-      return found?.batch;
+      const found = await this.scan(start, limit, (b) => b.maxTimestamp >= timestamp && lastOffsetOf(b) >= minOffset);
+      return found?.header;
     });
+  }
+
+  /**
+   * The headers of the batches from the one containing `fromOffset` to `limit`, a group per read,
+   * walked from the offset index entry below it without reading the records. The walk counts
+   * itself in as a read from its first step until it ends or its consumer stops.
+   */
+  async *batchHeaders(fromOffset: number, limit: number): AsyncGenerator<BatchHeader[]> {
+    this.startReading();
+    try {
+      const { offsetIndex } = await this.indexes();
+      const from = offsetIndex.lookup(fromOffset - this.baseOffset);
+      for await (const window of this.walk(from, limit, HEADER_WALK_WINDOW)) {
+        const headers = window.batches.flatMap(({ header }) => (lastOffsetOf(header) >= fromOffset ? [header] : []));
+        if (headers.length > 0) yield headers;
+      }
+    } catch (error) {
+      throw this.readFailure(error);
+    } finally {
+      this.stopReading();
+    }
   }
 
   /**
@@ -377,64 +406,76 @@ export class LogSegment implements SegmentSummary, DurableFile {
   }
 
   private async use<T>(work: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new StorageError("KAFKA_STORAGE_ERROR", `segment ${this.files.log} is closed`);
-    this.readers++;
+    this.startReading();
     try {
       return await work();
     } catch (error) {
-      throw error instanceof StorageError ? error : ioError(`reading ${this.files.log} failed`, error);
+      throw this.readFailure(error);
     } finally {
-      this.readers--;
-      if (this.readers === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      this.stopReading();
     }
   }
 
-  /**
-   * Walks batch headers from an index entry (or the segment start) to the first batch that
-   * `wanted` accepts, returning it with the bytes last read around it. Offsets must follow on from batch to batch; an index entry that does not
-   * point at the batch it names is distrusted, and the walk starts over from the segment start.
-   */
+  private startReading(): void {
+    if (this.closed) throw new StorageError("KAFKA_STORAGE_ERROR", `segment ${this.files.log} is closed`);
+    this.readers++;
+  }
+
+  private stopReading(): void {
+    this.readers--;
+    if (this.readers === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private readFailure(error: unknown): StorageError {
+    return error instanceof StorageError ? error : ioError(`reading ${this.files.log} failed`, error);
+  }
+
+  /** The first batch below `limit` that `wanted` accepts, walked from an index entry (or the segment start). */
   private async scan(
     from: OffsetIndexEntry | undefined,
     limit: number,
-    wanted: (batch: IndexedBatch) => boolean,
+    wanted: (batch: BatchHeader) => boolean,
   ): Promise<ScanHit | undefined> {
-    const log = await this.file(this.files.log);
-    let position = from?.position ?? 0;
-    let expectedOffset = this.baseOffset + (from?.relativeOffset ?? 0);
-    let chunk: Buffer = Buffer.alloc(0);
-    let chunkStart = 0;
-    while (position + BATCH_HEADER_SIZE <= limit) {
-      if (position + BATCH_HEADER_SIZE > chunkStart + chunk.length) {
-        chunk = await readFully(log, Math.min(SCAN_CHUNK, limit - position), position);
-        chunkStart = position;
-        if (chunk.length < BATCH_HEADER_SIZE) break;
-      }
-      const batch = headerAt(chunk, position - chunkStart, position);
-      if (batch.baseOffset !== expectedOffset || batch.size < BATCH_HEADER_SIZE) {
-        if (from) {
-          this.context.logger.warn({ segment: this.files.log, position }, "index entry does not point at its batch");
-          return this.scan(undefined, limit, wanted);
-        }
-        throw new StorageError("KAFKA_STORAGE_ERROR", `segment ${this.files.log} is corrupt at byte ${position}`);
-      }
-      if (wanted(batch)) return { batch, chunk, chunkStart };
-      position += batch.size;
-      expectedOffset = batch.lastOffset + 1;
+    for await (const window of this.walk(from, limit, SCAN_CHUNK)) {
+      const found = window.batches.find((batch) => wanted(batch.header));
+      if (found) return { ...found, window };
     }
     return undefined;
   }
+
+  /**
+   * Walks the batch headers from an index entry (or the segment start) up to `limit`. An index
+   * entry that does not point at the batch it names is distrusted, and the walk starts over from
+   * the segment start; a batch out of sequence further on means the segment is corrupt.
+   */
+  private async *walk(
+    from: OffsetIndexEntry | undefined,
+    limit: number,
+    windowBytes: number,
+  ): AsyncGenerator<WalkedWindow> {
+    const log = await this.file(this.files.log);
+    const start = from
+      ? { position: from.position, nextOffset: this.baseOffset + from.relativeOffset }
+      : { position: 0, nextOffset: this.baseOffset };
+    try {
+      yield* walkBatchHeaders(log, start, limit, windowBytes);
+    } catch (error) {
+      if (!(error instanceof UnexpectedBatchError)) throw error;
+      if (from && error.position === start.position) {
+        this.context.logger.warn(
+          { segment: this.files.log, position: start.position },
+          "index entry does not point at its batch",
+        );
+        yield* this.walk(undefined, limit, windowBytes);
+        return;
+      }
+      throw new StorageError("KAFKA_STORAGE_ERROR", `segment ${this.files.log} is corrupt: ${error.message}`);
+    }
+  }
 }
 
-function headerAt(chunk: Buffer, at: number, position: number): IndexedBatch {
-  const baseOffset = readInt64At(chunk, at + BATCH_OFFSETS.baseOffset);
-  return {
-    position,
-    size: chunk.readInt32BE(at + BATCH_OFFSETS.batchLength) + BATCH_LOG_OVERHEAD,
-    baseOffset,
-    lastOffset: baseOffset + chunk.readInt32BE(at + BATCH_OFFSETS.lastOffsetDelta),
-    maxTimestamp: readInt64At(chunk, at + BATCH_OFFSETS.maxTimestamp),
-  };
+function lastOffsetOf(header: BatchHeader): number {
+  return header.baseOffset + header.lastOffsetDelta;
 }
 
 /** Length of the complete batches at the start of `bytes`. */

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { BatchHeader } from "../../protocol/records/batch-header.js";
 
 /**
  * The storage interface the broker's handlers call. Two engines implement it:
@@ -68,6 +69,14 @@ export interface PartitionLog {
    * less than `maxBytes` although more follows; the next Fetch continues from there.
    */
   read(fetchOffset: number, maxBytes: number): Promise<ReadResult>;
+  /**
+   * The headers of the batches from the one containing `fromOffset` up to the high watermark as
+   * it is when the walk starts, oldest first, without reading their records (for the broker's
+   * startup, which needs only those). They come in groups (the file engine's: what one read
+   * brought in), so that a walk over many small batches does not pay an await per batch. Like
+   * `read`, a walk stops at a segment boundary; an offset outside the readable log yields nothing.
+   */
+  batchHeaders(fromOffset: number): AsyncIterable<readonly BatchHeader[]>;
   /**
    * ListOffsets by time: the first batch whose max timestamp is at or after `timestamp`. Batch
    * granularity: the answer is that batch's base offset (or the log start offset when the batch

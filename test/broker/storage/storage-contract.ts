@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { PartitionLog, Storage, TopicMetadata } from "../../../src/broker/storage/storage.js";
 import { StorageError } from "../../../src/broker/storage/storage-error.js";
-import { ATTRIBUTE_LOG_APPEND_TIME } from "../../../src/protocol/records/batch-header.js";
+import {
+  ATTRIBUTE_LOG_APPEND_TIME,
+  type BatchHeader,
+  readBatchHeader,
+} from "../../../src/protocol/records/batch-header.js";
 import { makeBatch, parseBatches } from "./batches.js";
 
 /** What a contract test may ask of the engine it runs against. */
@@ -227,6 +231,52 @@ export function describeStorageContract(engine: string, open: OpenStorage): void
         for (let i = 0; i < 5; i++) await log.append(makeBatch({ bodyBytes: 39 }));
         assert.equal(log.sizeBytes, 500);
         assert.equal(log.segmentCount, 3);
+      }));
+  });
+
+  describe(`${engine} storage: batch headers`, () => {
+    /** All the headers a walk from `from` yields, in order. */
+    async function walk(log: PartitionLog, from: number): Promise<BatchHeader[]> {
+      const headers: BatchHeader[] = [];
+      for await (const group of log.batchHeaders(from)) headers.push(...group);
+      return headers;
+    }
+
+    it("walks the headers of exactly the batches from the one holding an offset, small and larger than a read window", () =>
+      withLog({}, async (log) => {
+        // Runs of small batches span several read windows (headers straddle their edges), and
+        // batches of 300 KiB and 1 MiB are each larger than a window.
+        const bodies = [
+          ...Array.from({ length: 300 }, (_, i) => 900 + i * 7),
+          300 * 1024,
+          ...Array.from({ length: 300 }, (_, i) => 100 + i),
+          1024 * 1024,
+          1024 * 1024,
+          ...Array.from({ length: 50 }, () => 5000),
+        ];
+        for (const [i, bodyBytes] of bodies.entries()) {
+          await log.append(makeBatch({ records: (i % 4) + 1, bodyBytes, maxTimestamp: 1_000_000 + i }));
+        }
+        const stored = parseBatches(await readAll(log, 0, 64 << 20)).map((batch) => readBatchHeader(batch.bytes));
+        assert.equal(stored.length, bodies.length);
+        for (const from of [0, 1, 2, 301, 450, 902, 1100, log.highWatermark - 1]) {
+          const first = stored.findIndex((batch) => batch.baseOffset + batch.lastOffsetDelta >= from);
+          assert.deepEqual(await walk(log, from), stored.slice(first), `walk from ${from}`);
+        }
+        assert.deepEqual(await walk(log, log.highWatermark), [], "nothing from the high watermark");
+        assert.deepEqual(await walk(log, log.highWatermark + 5), [], "nothing past it");
+      }));
+
+    it("stops at the end of the segment it starts in and yields nothing below the log start offset", () =>
+      withLog({ segmentBytes: 1000 }, async (log) => {
+        for (let i = 0; i < 9; i++) await log.append(makeBatch({ records: 3, bodyBytes: 239, tag: `s${i}` })); // 3 per segment
+        const offsetsFrom = async (from: number) => (await walk(log, from)).map((batch) => batch.baseOffset);
+        assert.deepEqual(await offsetsFrom(4), [3, 6]);
+        assert.deepEqual(await offsetsFrom(9), [9, 12, 15]);
+        await log.deleteRecordsBefore(10);
+        assert.deepEqual(await offsetsFrom(9), []);
+        assert.deepEqual(await offsetsFrom(10), [9, 12, 15]);
+        assert.deepEqual(await offsetsFrom(24), [24]);
       }));
   });
 
