@@ -41,11 +41,14 @@ export interface BrokerOptions {
   /** How often retention runs; Kafka's log.retention.check.interval.ms (default 5 minutes). */
   retentionCheckIntervalMs?: number;
   maxRequestSize?: number;
+  /** The most bytes one Fetch response carries, whatever the client asks; see BrokerConfig. */
+  fetchMaxBytes?: number;
   logger?: Logger;
 }
 
 export const DEFAULT_PORT = 9092;
 const DEFAULT_RETENTION_CHECK_MS = 5 * 60_000;
+const DEFAULT_FETCH_MAX_BYTES = 8 * 1024 * 1024;
 const SEVEN_DAYS_MS = 7 * 24 * 60 * 60_000;
 
 /**
@@ -145,6 +148,7 @@ export class Broker implements BrokerContext {
       logDir: dataDir === null ? null : resolve(dataDir),
       autoCreateTopics: options.autoCreateTopics ?? true,
       defaultPartitions: options.defaultPartitions ?? 1,
+      fetchMaxBytes: options.fetchMaxBytes ?? DEFAULT_FETCH_MAX_BYTES,
       groupInitialRebalanceDelayMs: options.groupInitialRebalanceDelayMs ?? 0,
       groupMinSessionTimeoutMs: options.groupMinSessionTimeoutMs ?? 6_000,
       groupMaxSessionTimeoutMs: options.groupMaxSessionTimeoutMs ?? 1_800_000,

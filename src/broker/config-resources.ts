@@ -26,6 +26,7 @@ export function brokerConfigs(config: BrokerConfig): ResolvedConfig[] {
     own("broker.id", config.nodeId, ConfigType.INT, "The id of this broker."),
     own("num.partitions", config.defaultPartitions, ConfigType.INT, "Partitions of an auto-created topic."),
     own("auto.create.topics.enable", config.autoCreateTopics, ConfigType.BOOLEAN, "Create topics on first use."),
+    own("fetch.max.bytes", config.fetchMaxBytes, ConfigType.INT, "The most bytes one Fetch response carries."),
     own(
       "group.initial.rebalance.delay.ms",
       config.groupInitialRebalanceDelayMs,

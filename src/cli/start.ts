@@ -40,6 +40,11 @@ export function startCommand(program: Command): void {
     .option("--no-auto-create-topics", "refuse topics that were not created explicitly")
     .option("--retention-ms <ms>", "default retention.ms of topics", integer("--retention-ms", -1))
     .option("--segment-bytes <bytes>", "default segment.bytes of topics", integer("--segment-bytes", 14))
+    .option(
+      "--fetch-max-bytes <bytes>",
+      "most bytes in one fetch response (default 8 MiB)",
+      integer("--fetch-max-bytes", 1024),
+    )
     .addOption(
       new Option("--log-level <level>", "log verbosity (logs go to stderr)").choices(LOG_LEVELS).default("warn"),
     )
@@ -67,6 +72,7 @@ export function startCommand(program: Command): void {
           fsync: options.fsync,
           autoCreateTopics: options.autoCreateTopics,
           defaultPartitions: options.defaultPartitions,
+          fetchMaxBytes: options.fetchMaxBytes,
           topicDefaults,
           logger,
         });

@@ -353,3 +353,73 @@ for (const storage of ["memory", "disk"] as const) {
     });
   });
 }
+
+describe("broker fetch.max.bytes", () => {
+  const CAP = 64 * 1024;
+  let broker: TestBroker;
+  let client: Connection;
+
+  before(async () => {
+    broker = await startBroker({ fetchMaxBytes: CAP });
+    client = await connectTo(broker);
+  });
+  after(async () => {
+    await client.close();
+    await broker.stop();
+  });
+
+  /** One Fetch of every partition of `topic` from offset 0, asking for far more than the cap. */
+  const fetchAll = async (topic: string, partitions: number) => {
+    const response = await client.send(API_CODECS.Fetch, 12, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 50 * 1024 * 1024,
+      isolationLevel: 1,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic,
+          partitions: Array.from({ length: partitions }, (_, partition) => ({
+            partition,
+            currentLeaderEpoch: -1,
+            fetchOffset: 0,
+            logStartOffset: -1,
+            partitionMaxBytes: 1024 * 1024,
+          })),
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: "",
+    });
+    return response.responses[0]!.partitions.map((p) => p.records?.length ?? 0);
+  };
+
+  it("caps a response below what the client asks for, with whole batches", async () => {
+    await createTopic(client, "capped", 4);
+    const batch = await batchOf(["x".repeat(30_000)]);
+    for (let partition = 0; partition < 4; partition++) {
+      for (let i = 0; i < 3; i++) assert.equal((await produce(client, "capped", partition, batch)).errorCode, 0);
+    }
+    const sizes = await fetchAll("capped", 4);
+    assert.deepEqual(sizes, [2 * batch.length, 0, 0, 0], "two whole batches fit under the cap; nothing more");
+  });
+
+  it("still sends a first batch larger than the cap whole (KIP-74), and shows the cap as a broker config", async () => {
+    await createTopic(client, "large-batch", 1);
+    const batch = await batchOf(["y".repeat(2 * CAP)]);
+    assert.equal((await produce(client, "large-batch", 0, batch)).errorCode, 0);
+    assert.deepEqual(await fetchAll("large-batch", 1), [batch.length]);
+
+    const described = await client.send(API_CODECS.DescribeConfigs, 4, {
+      resources: [{ resourceType: 4, resourceName: "1", configurationKeys: ["fetch.max.bytes"] }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    assert.deepEqual(
+      described.results[0]!.configs.map((c) => [c.name, c.value]),
+      [["fetch.max.bytes", String(CAP)]],
+    );
+  });
+});

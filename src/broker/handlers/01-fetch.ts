@@ -23,8 +23,8 @@ interface FetchPass {
 
 /** Reads every requested partition once, within the request's byte budgets. */
 async function readPartitions(broker: BrokerContext, request: FetchRequest, version: number): Promise<FetchPass> {
-  // Before v3 there is no response-wide limit.
-  let budget = version >= 3 ? request.maxBytes : Number.MAX_SAFE_INTEGER;
+  // Before v3 the client sets no response-wide limit; the broker's own applies to every version.
+  let budget = Math.min(broker.config.fetchMaxBytes, version >= 3 ? request.maxBytes : Number.MAX_SAFE_INTEGER);
   let bytes = 0;
   let anyError = false;
   const responses: FetchableTopicResponseInput[] = [];
