@@ -13,6 +13,7 @@ import { ProducerStateManager } from "./producer-state.js";
 import { restoreProducerStates } from "./producer-state-recovery.js";
 import { KafkaServer } from "./server/index.js";
 import { createMemoryStorage, type FsyncPolicy, openFileStorage, type Storage } from "./storage/index.js";
+import { ReadBuffers } from "./storage/read-buffers.js";
 import { TopicManager } from "./topic-manager.js";
 
 export interface BrokerOptions {
@@ -49,6 +50,14 @@ export interface BrokerOptions {
 export const DEFAULT_PORT = 9092;
 const DEFAULT_RETENTION_CHECK_MS = 5 * 60_000;
 const DEFAULT_FETCH_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * The buffers log reads are lent (see ReadBuffers): the size clients ask of one partition by
+ * default (librdkafka, Java and kafkajs: 1 MiB), pooled from 64 KiB up, and at most 16 kept
+ * idle, 16 MiB, which two 8 MiB fetch responses in flight use.
+ */
+const READ_BUFFER_BYTES = 1024 * 1024;
+const MIN_POOLED_READ_BYTES = 64 * 1024;
+const MAX_FREE_READ_BUFFERS = 16;
 const SEVEN_DAYS_MS = 7 * 24 * 60 * 60_000;
 
 /**
@@ -90,12 +99,21 @@ export class Broker implements BrokerContext {
     readonly storage: Storage,
     readonly topics: TopicManager,
     readonly groups: GroupCoordinator,
+    readBuffers: ReadBuffers,
     private readonly options: BrokerOptions,
   ) {
     setMaxListeners(0, this.shutdownController.signal);
     this.dispatcher = new Dispatcher(this, HANDLERS);
     this.supportedApis = this.dispatcher.supportedApis;
-    this.server = new KafkaServer({ handler: this.dispatcher, logger, maxRequestSize: options.maxRequestSize });
+    this.server = new KafkaServer({
+      handler: this.dispatcher,
+      logger,
+      maxRequestSize: options.maxRequestSize,
+      // Fetch responses carry lent read buffers: once written, they can serve the next reads.
+      onWritten: (chunks) => {
+        for (const chunk of chunks) readBuffers.giveBack(chunk);
+      },
+    });
     topics.onDeleted((topic) => {
       this.producers.forgetTopic(topic);
       groups.onTopicDeleted(topic).catch((error) => logger.error({ err: error, topic }, "group cleanup failed"));
@@ -130,10 +148,11 @@ export class Broker implements BrokerContext {
       segmentBytes: numberOption(options.topicDefaults?.["segment.bytes"]),
       segmentMs: numberOption(options.topicDefaults?.["segment.ms"]),
     };
+    const readBuffers = new ReadBuffers(READ_BUFFER_BYTES, MIN_POOLED_READ_BYTES, MAX_FREE_READ_BUFFERS);
     const storage =
       dataDir === null
         ? createMemoryStorage(storageOptions)
-        : await openFileStorage({ ...storageOptions, dataDir, fsync: options.fsync ?? "always" });
+        : await openFileStorage({ ...storageOptions, dataDir, fsync: options.fsync ?? "always", readBuffers });
     const topics = new TopicManager(storage, options.topicDefaults ?? {}, logger);
     await topics.load();
 
@@ -162,7 +181,7 @@ export class Broker implements BrokerContext {
         : new FileGroupStore({ dir: join(dataDir, "__brook_groups"), fsync: options.fsync ?? "always", logger });
     const groups = new GroupCoordinator({ config, logger, topics, store: groupStore });
     await groups.start();
-    const broker = new Broker(config, logger, storage, topics, groups, options);
+    const broker = new Broker(config, logger, storage, topics, groups, readBuffers, options);
     try {
       await restoreProducerStates(topics.all(), broker.producers);
       const address = await broker.server.listen({ host, port: pending.port });

@@ -11,6 +11,8 @@ export interface ConnectionOptions<State> {
   maxRequestSize: number;
   logger: Logger;
   observer: ServerObserver;
+  /** Called with written response chunks, once the socket has written them (see KafkaServerOptions). */
+  onWritten: ((chunks: readonly Buffer[]) => void) | undefined;
   /** Called once, after the socket has closed and the connection has let go of everything. */
   onClose(connection: Connection<State>): void;
 }
@@ -37,6 +39,7 @@ export class Connection<State = unknown> {
   private readonly socket: Socket;
   private readonly handler: FrameHandler<State>;
   private readonly observer: ServerObserver;
+  private readonly onWritten: ((chunks: readonly Buffer[]) => void) | undefined;
   private readonly log: Logger;
   private readonly notifyClosed: (connection: Connection<State>) => void;
   private readonly decoder: FrameDecoder;
@@ -52,6 +55,7 @@ export class Connection<State = unknown> {
     this.socket = socket;
     this.handler = options.handler;
     this.observer = options.observer;
+    this.onWritten = options.onWritten;
     this.notifyClosed = options.onClose;
     this.decoder = new FrameDecoder(options.maxRequestSize);
     this.context = {
@@ -203,7 +207,15 @@ export class Connection<State = unknown> {
     const ready = this.responses.takeReady();
     if (ready.chunks.length > 0) {
       this.socket.cork();
-      for (const chunk of ready.chunks) this.socket.write(chunk);
+      const { onWritten } = this;
+      const last = ready.chunks.length - 1;
+      for (let i = 0; i < last; i++) this.socket.write(ready.chunks[i]!);
+      // Writes complete in order: when the last chunk's callback runs, every chunk is written.
+      if (onWritten === undefined) this.socket.write(ready.chunks[last]!);
+      else
+        this.socket.write(ready.chunks[last]!, (error) => {
+          if (!error) onWritten(ready.chunks);
+        });
       this.socket.uncork();
       this.observer.responsesWritten?.(this.context, ready.responses, ready.bytes);
     }

@@ -14,6 +14,12 @@ export interface KafkaServerOptions<State = unknown> {
   maxRequestSize?: number;
   logger?: Logger;
   observer?: ServerObserver;
+  /**
+   * Called with the chunks of responses once the socket has written them (handed them to the
+   * kernel), never before: their memory may then be reused. Not called for responses a closing
+   * connection drops.
+   */
+  onWritten?: (chunks: readonly Buffer[]) => void;
 }
 
 export interface ListenOptions {
@@ -43,6 +49,7 @@ export class KafkaServer<State = unknown> {
   private readonly maxRequestSize: number;
   private readonly log: Logger;
   private readonly observer: ServerObserver;
+  private readonly onWritten: ((chunks: readonly Buffer[]) => void) | undefined;
   private readonly server: Server;
   private readonly connections = new Set<Connection<State>>();
   private lastConnectionId = 0;
@@ -55,6 +62,7 @@ export class KafkaServer<State = unknown> {
     this.maxRequestSize = options.maxRequestSize ?? DEFAULT_MAX_REQUEST_SIZE;
     this.log = options.logger ?? silentLogger;
     this.observer = options.observer ?? {};
+    this.onWritten = options.onWritten;
     // No delay: responses are already batched per event-loop turn, Nagle would only add latency.
     this.server = createServer({ noDelay: true, keepAlive: true }, this.accept);
     // Once listening, an accept failure (EMFILE...) must not crash the process; before, listen() reports it.
@@ -127,6 +135,7 @@ export class KafkaServer<State = unknown> {
       maxRequestSize: this.maxRequestSize,
       logger: this.log,
       observer: this.observer,
+      onWritten: this.onWritten,
       onClose: (closed) => {
         this.connections.delete(closed);
         this.observer.connectionClosed?.(closed.context);

@@ -6,6 +6,7 @@ import { takeCleanShutdownMarker, writeCleanShutdownMarker } from "./clean-shutd
 import { Durability, type FsyncPolicy } from "./durability.js";
 import { FilePartitionLog, type PartitionContext } from "./file-partition-log.js";
 import { type OpenFile, openRandomAccessFile } from "./random-access-file.js";
+import type { ReadBuffers } from "./read-buffers.js";
 import { defaultSegmentConfig, type SegmentConfig, segmentConfigFor } from "./segment-policy.js";
 import { SerialQueue } from "./serial-queue.js";
 import type { PartitionLog, Storage, StorageOptions, TopicMetadata } from "./storage.js";
@@ -20,6 +21,11 @@ export interface FileStorageOptions extends StorageOptions {
   indexIntervalBytes?: number;
   /** Opens segment and index files; tests replace it to inject disk failures. */
   openFile?: OpenFile;
+  /**
+   * Lends the buffers of log reads; whoever serves them must give each back once written (the
+   * broker's server does). Without it every read gets a new buffer.
+   */
+  readBuffers?: ReadBuffers;
 }
 
 const DEFAULT_INDEX_INTERVAL_BYTES = 4096;
@@ -63,6 +69,7 @@ export class FileStorage implements Storage {
   private readonly durability: Durability;
   private readonly defaults: SegmentConfig;
   private readonly logger: Logger;
+  private readonly allocateRead: (length: number) => Buffer;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -74,6 +81,8 @@ export class FileStorage implements Storage {
   ) {
     this.logger = options.logger ?? pino({ level: "silent" });
     this.durability = new Durability(options.fsync, this.logger);
+    const { readBuffers } = options;
+    this.allocateRead = readBuffers ? (length) => readBuffers.lend(length) : Buffer.allocUnsafe;
     this.defaults = defaultSegmentConfig(options);
     this.logger.info(
       { dataDir: options.dataDir, cleanShutdown },
@@ -234,6 +243,7 @@ export class FileStorage implements Storage {
       openFile: this.options.openFile ?? openRandomAccessFile,
       indexIntervalBytes: this.options.indexIntervalBytes ?? DEFAULT_INDEX_INTERVAL_BYTES,
       logger: this.logger.child({ topic, partition }),
+      allocateRead: this.allocateRead,
       clock: this.options.clock ?? Date.now,
     };
   }

@@ -60,8 +60,13 @@ export async function writeFully(file: RandomAccessFile, buffers: readonly Buffe
 }
 
 /** Reads `length` bytes at `position`, or fewer if the file ends first. */
-export async function readFully(file: RandomAccessFile, length: number, position: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
+export async function readFully(
+  file: RandomAccessFile,
+  length: number,
+  position: number,
+  allocate: (length: number) => Buffer = Buffer.allocUnsafe,
+): Promise<Buffer> {
+  const buffer = allocate(length);
   const filled = await readInto(file, buffer, length, position);
   return filled === length ? buffer : buffer.subarray(0, filled);
 }

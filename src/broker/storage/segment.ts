@@ -21,6 +21,8 @@ export interface SegmentContext {
   openFile: OpenFile;
   indexIntervalBytes: number;
   logger: Logger;
+  /** Where the bytes a read returns go: lent buffers, when the caller gives them back once written. */
+  allocateRead: (length: number) => Buffer;
 }
 
 /** The buffer of one append and where its batches sit in it. */
@@ -228,7 +230,7 @@ export class LogSegment implements SegmentSummary, DurableFile {
       const bytes =
         end <= window.start + window.bytes.length
           ? window.bytes.subarray(position - window.start, end - window.start)
-          : await readFully(await this.file(this.files.log), length, position);
+          : await readFully(await this.file(this.files.log), length, position, this.context.allocateRead);
       return bytes.subarray(0, wholeBatchesLength(bytes));
     });
   }
