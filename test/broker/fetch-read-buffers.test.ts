@@ -11,7 +11,7 @@ const PARTITIONS = 2;
 const BATCHES = 12;
 const VALUE_BYTES = 150 * 1024;
 
-const valueOf = (partition: number, batch: number) =>
+const batchValue = (partition: number, batch: number) =>
   `${partition}-${batch}-`.repeat(VALUE_BYTES / 4).slice(0, VALUE_BYTES);
 
 describe("fetch responses from reused read buffers (disk storage)", () => {
@@ -24,7 +24,7 @@ describe("fetch responses from reused read buffers (disk storage)", () => {
     await createTopic(client, "reused", PARTITIONS);
     for (let partition = 0; partition < PARTITIONS; partition++) {
       for (let batch = 0; batch < BATCHES; batch++) {
-        const produced = await produce(client, "reused", partition, await batchOf([valueOf(partition, batch)]));
+        const produced = await produce(client, "reused", partition, await batchOf([batchValue(partition, batch)]));
         assert.equal(produced.errorCode, 0);
       }
     }
@@ -50,7 +50,7 @@ describe("fetch responses from reused read buffers (disk storage)", () => {
         const { partition, offset } = wanted[i]!;
         const batches = await decodeRecordBatches(response.records!);
         const values = batches.flatMap((b) => b.records.map((r) => r.value?.toString()));
-        const expected = [offset, offset + 1].filter((o) => o < BATCHES).map((o) => valueOf(partition, o));
+        const expected = [offset, offset + 1].filter((o) => o < BATCHES).map((o) => batchValue(partition, o));
         assert.deepEqual(values, expected, `round ${round}, partition ${partition}, offset ${offset}`);
       }
     }
