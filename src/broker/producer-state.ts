@@ -1,4 +1,5 @@
 import { ErrorCode } from "../protocol/errors.js";
+import type { BatchHeader } from "../protocol/records/batch-header.js";
 
 /** How many recent batches per producer and partition are remembered to answer retries (as Kafka). */
 const REMEMBERED_BATCHES = 5;
@@ -90,33 +91,54 @@ export class ProducerStateManager {
   }
 
   /**
-   * Re-learns a batch that an earlier run appended, read back from the log at startup (oldest
-   * first): a producer that outlived a crash retries the batches it saw no answer for, and
+   * Re-learns one partition's producers from the batches an earlier run appended, read back at
+   * startup: a producer that outlived a crash retries the batches it saw no answer for, and
    * those already written must get their offsets back instead of being written twice.
    */
-  restore(
-    topic: string,
-    partition: number,
-    batch: { producerId: number; epoch: number; firstSequence: number; recordCount: number; baseOffset: number },
-  ): void {
-    const key = stateKey(batch.producerId, topic, partition);
-    let state = this.states.get(key);
-    // A log holds a producer's epochs in increasing order: an older one here is not its state.
-    if (state && batch.epoch < state.epoch) return;
-    if (!state || batch.epoch > state.epoch) {
-      state = { epoch: batch.epoch, batches: [] };
-      this.states.set(key, state);
-    }
-    state.batches.push({
-      firstSequence: batch.firstSequence,
-      lastSequence: lastSequenceOf(batch.firstSequence, batch.recordCount),
-      baseOffset: Promise.resolve(batch.baseOffset),
-    });
-    if (state.batches.length > REMEMBERED_BATCHES) state.batches.shift();
+  restoring(topic: string, partition: number): PartitionRestore {
+    return new PartitionRestore((producerId, state) => this.states.set(stateKey(producerId, topic, partition), state));
   }
 
   /** Forgets the state of a deleted topic's partitions. */
   forgetTopic(topic: string): void {
     for (const key of this.states.keys()) if (key.split("\u0000")[1] === topic) this.states.delete(key);
+  }
+}
+
+/**
+ * The producers of one partition as its batches, handed over oldest first, leave them. Only
+ * what the state keeps is kept while the batches go by (each producer's newest epoch and its
+ * last batches, by numeric id): a restart may go over hundreds of thousands of batches.
+ */
+export class PartitionRestore {
+  private readonly latest = new Map<number, { epoch: number; batches: BatchHeader[] }>();
+
+  constructor(private readonly install: (producerId: number, state: PartitionProducerState) => void) {}
+
+  /** The next idempotent batch of the partition. */
+  add(batch: BatchHeader): void {
+    let state = this.latest.get(batch.producerId);
+    // A log holds a producer's epochs in increasing order: an older one here is not its state.
+    if (state && batch.producerEpoch < state.epoch) return;
+    if (!state || batch.producerEpoch > state.epoch) {
+      state = { epoch: batch.producerEpoch, batches: [] };
+      this.latest.set(batch.producerId, state);
+    }
+    state.batches.push(batch);
+    if (state.batches.length > REMEMBERED_BATCHES) state.batches.shift();
+  }
+
+  /** Gives the producer state what the batches added up to. */
+  finish(): void {
+    for (const [producerId, { epoch, batches }] of this.latest) {
+      this.install(producerId, {
+        epoch,
+        batches: batches.map((batch) => ({
+          firstSequence: batch.baseSequence,
+          lastSequence: lastSequenceOf(batch.baseSequence, batch.recordsCount),
+          baseOffset: Promise.resolve(batch.baseOffset),
+        })),
+      });
+    }
   }
 }

@@ -6,14 +6,21 @@ import { openFileStorage } from "../../src/broker/storage/file-storage.js";
 import { createMemoryStorage } from "../../src/broker/storage/memory-storage.js";
 import type { Storage } from "../../src/broker/storage/storage.js";
 import type { Topic } from "../../src/broker/topic-manager.js";
-import { BATCH_OFFSETS, writeInt64At } from "../../src/protocol/records/batch-header.js";
+import { BATCH_OFFSETS, type BatchHeader, writeInt64At } from "../../src/protocol/records/batch-header.js";
 import { makeBatch } from "./storage/batches.js";
 import { temporaryDirectories } from "./storage/file-helpers.js";
 import { topic } from "./storage/storage-contract.js";
 
 const directory = temporaryDirectories("producer-state-recovery");
 
-type Restored = Parameters<ProducerStateManager["restore"]>[2] & { partition: number };
+interface Restored {
+  partition: number;
+  producerId: number;
+  epoch: number;
+  firstSequence: number;
+  recordCount: number;
+  baseOffset: number;
+}
 
 /** A batch of `records` records from producer `producerId` (−1: not idempotent), first sequence `sequence`. */
 function producerBatch(producerId: number, sequence: number, records: number, bodyBytes: number): Buffer {
@@ -28,7 +35,18 @@ function producerBatch(producerId: number, sequence: number, records: number, bo
 async function restored(storage: Storage): Promise<Restored[]> {
   const calls: Restored[] = [];
   const producers = {
-    restore: (_topic: string, partition: number, batch: Restored) => calls.push({ ...batch, partition }),
+    restoring: (_topic: string, partition: number) => ({
+      add: (batch: BatchHeader) =>
+        calls.push({
+          partition,
+          producerId: batch.producerId,
+          epoch: batch.producerEpoch,
+          firstSequence: batch.baseSequence,
+          recordCount: batch.recordsCount,
+          baseOffset: batch.baseOffset,
+        }),
+      finish: () => {},
+    }),
   } as unknown as ProducerStateManager;
   const partitions = [storage.partition("events", 0)!];
   await restoreProducerStates([{ name: "events", partitions } as unknown as Topic], producers);
