@@ -11,6 +11,7 @@ import { MemoryGroupStore } from "./group/group-store.js";
 import { HANDLERS } from "./handlers/index.js";
 import { ProducerStateManager } from "./producer-state.js";
 import { restoreProducerStates } from "./producer-state-recovery.js";
+import { takeProducerSnapshot, writeProducerSnapshot } from "./producer-state-snapshot.js";
 import { KafkaServer } from "./server/index.js";
 import { createMemoryStorage, type FsyncPolicy, openFileStorage, type Storage } from "./storage/index.js";
 import { ReadBuffers } from "./storage/read-buffers.js";
@@ -183,7 +184,13 @@ export class Broker implements BrokerContext {
     await groups.start();
     const broker = new Broker(config, logger, storage, topics, groups, readBuffers, options);
     try {
-      await restoreProducerStates(topics.all(), broker.producers);
+      const snapshot = dataDir === null ? undefined : await takeProducerSnapshot(dataDir, logger);
+      if (snapshot && storage.openedAfterCleanShutdown) {
+        broker.producers.load(snapshot.filter((entry) => topics.partition(entry.topic, entry.partition)));
+        logger.info({ producers: snapshot.length }, "producer state loaded from the clean-shutdown snapshot");
+      } else {
+        await restoreProducerStates(topics.all(), broker.producers);
+      }
       const address = await broker.server.listen({ host, port: pending.port });
       if (options.advertisedPort === undefined) (config as { advertisedPort: number }).advertisedPort = address.port;
     } catch (error) {
@@ -213,6 +220,15 @@ export class Broker implements BrokerContext {
       this.shutdownController.abort();
       await this.server.close({ timeoutMs: 5_000 });
       await this.groups.close();
+      // Nothing appends any more: the producer state now matches the logs the storage closes.
+      if (this.config.logDir !== null) {
+        await writeProducerSnapshot(this.config.logDir, this.producers).catch((error: unknown) =>
+          this.logger.error(
+            { err: error },
+            "writing the producer state snapshot failed; the next start reads the logs",
+          ),
+        );
+      }
       await this.storage.close();
       this.logger.info("broker stopped");
     })();

@@ -17,6 +17,15 @@ interface PartitionProducerState {
   batches: AppendedBatch[];
 }
 
+/** One producer's state on one partition, as a snapshot keeps it: batches as [first sequence, last sequence, base offset]. */
+export interface ProducerSnapshot {
+  topic: string;
+  partition: number;
+  producerId: number;
+  epoch: number;
+  batches: [number, number, number][];
+}
+
 export type SequenceCheck =
   | { kind: "append"; record(baseOffset: Promise<number>): void }
   | { kind: "duplicate"; baseOffset: Promise<number> }
@@ -97,6 +106,44 @@ export class ProducerStateManager {
    */
   restoring(topic: string, partition: number): PartitionRestore {
     return new PartitionRestore((producerId, state) => this.states.set(stateKey(producerId, topic, partition), state));
+  }
+
+  /**
+   * Every producer's state, for the snapshot a clean shutdown leaves. Called once no append is in
+   * flight any more; a batch whose append failed has no offsets and is left out.
+   */
+  async snapshot(): Promise<ProducerSnapshot[]> {
+    const entries: ProducerSnapshot[] = [];
+    for (const [key, state] of this.states) {
+      const [producerId, topic, partition] = key.split("\u0000") as [string, string, string];
+      const batches: ProducerSnapshot["batches"] = [];
+      for (const batch of state.batches) {
+        const baseOffset = await batch.baseOffset.catch(() => undefined);
+        if (baseOffset !== undefined) batches.push([batch.firstSequence, batch.lastSequence, baseOffset]);
+      }
+      entries.push({
+        topic,
+        partition: Number(partition),
+        producerId: Number(producerId),
+        epoch: state.epoch,
+        batches,
+      });
+    }
+    return entries;
+  }
+
+  /** Takes back what `snapshot` gave, at startup, instead of restoring it from the logs. */
+  load(entries: readonly ProducerSnapshot[]): void {
+    for (const { topic, partition, producerId, epoch, batches } of entries) {
+      this.states.set(stateKey(producerId, topic, partition), {
+        epoch,
+        batches: batches.map(([firstSequence, lastSequence, baseOffset]) => ({
+          firstSequence,
+          lastSequence,
+          baseOffset: Promise.resolve(baseOffset),
+        })),
+      });
+    }
   }
 
   /** Forgets the state of a deleted topic's partitions. */

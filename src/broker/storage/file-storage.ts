@@ -77,7 +77,7 @@ export class FileStorage implements Storage {
   constructor(
     private readonly options: FileStorageOptions,
     topics: TopicMetadata[],
-    cleanShutdown: boolean,
+    readonly openedAfterCleanShutdown: boolean,
   ) {
     this.logger = options.logger ?? pino({ level: "silent" });
     this.durability = new Durability(options.fsync, this.logger);
@@ -85,8 +85,8 @@ export class FileStorage implements Storage {
     this.allocateRead = readBuffers ? (length) => readBuffers.lend(length) : Buffer.allocUnsafe;
     this.defaults = defaultSegmentConfig(options);
     this.logger.info(
-      { dataDir: options.dataDir, cleanShutdown },
-      cleanShutdown
+      { dataDir: options.dataDir, cleanShutdown: openedAfterCleanShutdown },
+      openedAfterCleanShutdown
         ? "clean shutdown: loading active segments without checking their batches"
         : "no clean shutdown marker: checking every active segment batch by batch",
     );
@@ -94,7 +94,7 @@ export class FileStorage implements Storage {
       this.topics.set(topic.name, topic);
       const logs: FilePartitionLog[] = [];
       for (let partition = 0; partition < topic.partitionCount; partition++)
-        logs.push(this.openPartition(topic, partition, cleanShutdown));
+        logs.push(this.openPartition(topic, partition, openedAfterCleanShutdown));
       this.logs.set(topic.name, logs);
     }
     this.reportStrayDirectories();

@@ -11,6 +11,7 @@ export function createMemoryStorage(options: StorageOptions = {}): MemoryStorage
 }
 
 export class MemoryStorage implements Storage {
+  readonly openedAfterCleanShutdown = false;
   private readonly topics = new Map<string, TopicMetadata>();
   private readonly logs = new Map<string, MemoryPartitionLog[]>();
   private readonly defaults: SegmentConfig;

@@ -24,6 +24,12 @@ export interface Storage {
   flush(): Promise<void>;
   /** Waits for in-flight appends, flushes, and releases files; the storage is unusable afterwards. */
   close(): Promise<void>;
+  /**
+   * Whether the last run closed this storage cleanly, so that what was written beside its logs
+   * just before that close (the broker's producer-state snapshot) matches the logs as opened.
+   * Always false for the memory engine.
+   */
+  readonly openedAfterCleanShutdown: boolean;
 }
 
 export interface TopicMetadata {
