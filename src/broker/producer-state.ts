@@ -41,6 +41,19 @@ const lastSequenceOf = (firstSequence: number, recordCount: number) =>
 const stateKey = (producerId: number, topic: string, partition: number) =>
   `${producerId}\u0000${topic}\u0000${partition}`;
 
+/** What stateKey joined: producer id, topic, partition. */
+function stateKeyParts(key: string): { producerId: number; topic: string; partition: number } {
+  const [producerId, topic, partition] = key.split("\u0000") as [string, string, string];
+  return { producerId: Number(producerId), topic, partition: Number(partition) };
+}
+
+/** A batch an earlier run wrote, whose offsets are known. */
+const writtenBatch = (firstSequence: number, lastSequence: number, baseOffset: number): AppendedBatch => ({
+  firstSequence,
+  lastSequence,
+  baseOffset: Promise.resolve(baseOffset),
+});
+
 /**
  * Idempotent-producer bookkeeping: for each producer id and partition, the epoch and the
  * sequence ranges of the last batches appended. A retried batch is recognised and answered
@@ -115,19 +128,13 @@ export class ProducerStateManager {
   async snapshot(): Promise<ProducerSnapshot[]> {
     const entries: ProducerSnapshot[] = [];
     for (const [key, state] of this.states) {
-      const [producerId, topic, partition] = key.split("\u0000") as [string, string, string];
+      const { producerId, topic, partition } = stateKeyParts(key);
       const batches: ProducerSnapshot["batches"] = [];
       for (const batch of state.batches) {
         const baseOffset = await batch.baseOffset.catch(() => undefined);
         if (baseOffset !== undefined) batches.push([batch.firstSequence, batch.lastSequence, baseOffset]);
       }
-      entries.push({
-        topic,
-        partition: Number(partition),
-        producerId: Number(producerId),
-        epoch: state.epoch,
-        batches,
-      });
+      entries.push({ topic, partition, producerId, epoch: state.epoch, batches });
     }
     return entries;
   }
@@ -137,18 +144,16 @@ export class ProducerStateManager {
     for (const { topic, partition, producerId, epoch, batches } of entries) {
       this.states.set(stateKey(producerId, topic, partition), {
         epoch,
-        batches: batches.map(([firstSequence, lastSequence, baseOffset]) => ({
-          firstSequence,
-          lastSequence,
-          baseOffset: Promise.resolve(baseOffset),
-        })),
+        batches: batches.map(([firstSequence, lastSequence, baseOffset]) =>
+          writtenBatch(firstSequence, lastSequence, baseOffset),
+        ),
       });
     }
   }
 
   /** Forgets the state of a deleted topic's partitions. */
   forgetTopic(topic: string): void {
-    for (const key of this.states.keys()) if (key.split("\u0000")[1] === topic) this.states.delete(key);
+    for (const key of this.states.keys()) if (stateKeyParts(key).topic === topic) this.states.delete(key);
   }
 }
 
@@ -180,11 +185,9 @@ export class PartitionRestore {
     for (const [producerId, { epoch, batches }] of this.latest) {
       this.install(producerId, {
         epoch,
-        batches: batches.map((batch) => ({
-          firstSequence: batch.baseSequence,
-          lastSequence: lastSequenceOf(batch.baseSequence, batch.recordsCount),
-          baseOffset: Promise.resolve(batch.baseOffset),
-        })),
+        batches: batches.map((batch) =>
+          writtenBatch(batch.baseSequence, lastSequenceOf(batch.baseSequence, batch.recordsCount), batch.baseOffset),
+        ),
       });
     }
   }
