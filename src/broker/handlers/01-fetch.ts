@@ -57,7 +57,11 @@ async function readPartitions(broker: BrokerContext, request: FetchRequest, vers
         results.push(result(ErrorCode.NONE, log.highWatermark, log.logStartOffset));
         continue;
       }
-      const read = await log.read(wanted.fetchOffset, Math.min(wanted.partitionMaxBytes, budget));
+      // Only the response's first batch may exceed the budget (KIP-74). A later partition whose
+      // first batch does not fit waits for another fetch, unread: reading it only to drop it made
+      // a fetch over many partitions read every one of them.
+      const firstBatchMaxBytes = bytes > 0 ? budget : Number.POSITIVE_INFINITY;
+      const read = await log.read(wanted.fetchOffset, Math.min(wanted.partitionMaxBytes, budget), firstBatchMaxBytes);
       if (read.outOfRange) {
         anyError = true;
         results.push(result(ErrorCode.OFFSET_OUT_OF_RANGE, read.highWatermark, read.logStartOffset));
@@ -65,11 +69,6 @@ async function readPartitions(broker: BrokerContext, request: FetchRequest, vers
       }
       let size = 0;
       for (const chunk of read.records) size += chunk.length;
-      // Only the first batch of the response may exceed the budget (KIP-74); later ones wait.
-      if (size > budget && bytes > 0) {
-        results.push(result(ErrorCode.NONE, read.highWatermark, read.logStartOffset));
-        continue;
-      }
       bytes += size;
       budget -= size;
       results.push({ ...result(ErrorCode.NONE, read.highWatermark, read.logStartOffset), records: read.records });

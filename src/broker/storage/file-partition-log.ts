@@ -188,7 +188,7 @@ export class FilePartitionLog implements PartitionLog {
     return done;
   }
 
-  read(fetchOffset: number, maxBytes: number): Promise<ReadResult> {
+  read(fetchOffset: number, maxBytes: number, firstBatchMaxBytes = Number.POSITIVE_INFINITY): Promise<ReadResult> {
     const end = this.readable;
     const bounds = { highWatermark: end.offset, logStartOffset: this.logStart };
     if (fetchOffset < bounds.logStartOffset || fetchOffset > end.offset) {
@@ -197,7 +197,7 @@ export class FilePartitionLog implements PartitionLog {
     if (fetchOffset === end.offset) return Promise.resolve({ outOfRange: false, records: [], ...bounds });
     const { segment, limit } = this.readableSegmentOf(fetchOffset, end);
     // readFrom counts itself in before this returns, so a deletion waits for it.
-    const reading = segment.readFrom(fetchOffset, limit, maxBytes);
+    const reading = segment.readFrom(fetchOffset, limit, maxBytes, firstBatchMaxBytes);
     this.noteIndexUse(segment);
     return reading.then((bytes) => ({ outOfRange: false, records: bytes?.length ? [bytes] : [], ...bounds }));
   }

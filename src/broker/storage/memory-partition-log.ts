@@ -140,7 +140,11 @@ export class MemoryPartitionLog implements PartitionLog {
     return { baseOffset: stamped[0]!.baseOffset, lastOffset, logAppendTime: options.logAppendTime ?? -1 };
   }
 
-  async read(fetchOffset: number, maxBytes: number): Promise<ReadResult> {
+  async read(
+    fetchOffset: number,
+    maxBytes: number,
+    firstBatchMaxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<ReadResult> {
     const bounds = { highWatermark: this.highWatermark, logStartOffset: this.logStart };
     if (fetchOffset < this.logStart || fetchOffset > this.highWatermark) return { outOfRange: true, ...bounds };
     const segment = this.segments[segmentIndexFor(this.segments, fetchOffset)]!;
@@ -148,7 +152,7 @@ export class MemoryPartitionLog implements PartitionLog {
     let bytes = 0;
     for (let i = segment.batchIndexFor(fetchOffset); i < segment.batches.length; i++) {
       const batch = segment.batches[i]!;
-      if (records.length > 0 && bytes + batch.bytes.length > maxBytes) break;
+      if (records.length === 0 ? batch.bytes.length > firstBatchMaxBytes : bytes + batch.bytes.length > maxBytes) break;
       records.push(batch.bytes);
       bytes += batch.bytes.length;
     }

@@ -321,7 +321,8 @@ function scanLog(
 /** Sequential positional reads through a window buffer, reloaded as the scan moves on. */
 class ChunkedFile {
   private readonly fd: number;
-  private window = Buffer.allocUnsafe(READ_CHUNK);
+  /** Grown on demand: most scans at startup cover a few kilobytes past the last index entry, or none. */
+  private window = Buffer.alloc(0);
   private windowStart = 0;
   private windowLength = 0;
 
@@ -337,7 +338,8 @@ class ChunkedFile {
     if (position + length > this.fileSize) return undefined;
     const inWindow = position >= this.windowStart && position + length <= this.windowStart + this.windowLength;
     if (!inWindow) {
-      if (length > this.window.length) this.window = Buffer.allocUnsafe(length);
+      const wanted = Math.max(length, Math.min(READ_CHUNK, this.fileSize - position));
+      if (wanted > this.window.length) this.window = Buffer.allocUnsafe(wanted);
       this.windowStart = position;
       this.windowLength = Math.min(this.window.length, this.fileSize - position);
       let filled = 0;

@@ -212,9 +212,9 @@ export class LogSegment implements SegmentSummary, DurableFile {
   /**
    * Whole batches from the one containing `offset`, reading no further than `limit` (the end of
    * the readable data) and, past the first batch, than `maxBytes`. Undefined if no batch below
-   * `limit` holds `offset`.
+   * `limit` holds `offset`, or if that batch is larger than `firstBatchMaxBytes` (it is not read).
    */
-  readFrom(offset: number, limit: number, maxBytes: number): Promise<Buffer | undefined> {
+  readFrom(offset: number, limit: number, maxBytes: number, firstBatchMaxBytes: number): Promise<Buffer | undefined> {
     return this.use(async () => {
       const { offsetIndex } = await this.indexes();
       const found = await this.scan(
@@ -224,6 +224,7 @@ export class LogSegment implements SegmentSummary, DurableFile {
       );
       if (!found) return undefined;
       const { header: first, position, window } = found;
+      if (first.size > firstBatchMaxBytes) return undefined;
       const length = Math.min(limit - position, Math.max(maxBytes, first.size));
       // Near the end of the log (a consumer keeping up) the scan has already read it all.
       const end = position + length;

@@ -71,10 +71,11 @@ export interface PartitionLog {
   append(batches: Buffer, options?: AppendOptions): Promise<AppendResult>;
   /**
    * Whole batches from the one containing `fetchOffset`, up to `maxBytes` — but always at least
-   * that first batch, however large (KIP-74). A read stops at a segment boundary, so it may return
-   * less than `maxBytes` although more follows; the next Fetch continues from there.
+   * that first batch, however large (KIP-74), unless it is larger than `firstBatchMaxBytes`: then
+   * nothing, and the batch is not read. A read stops at a segment boundary, so it may return less
+   * than `maxBytes` although more follows; the next Fetch continues from there.
    */
-  read(fetchOffset: number, maxBytes: number): Promise<ReadResult>;
+  read(fetchOffset: number, maxBytes: number, firstBatchMaxBytes?: number): Promise<ReadResult>;
   /**
    * The headers of the batches from the one containing `fromOffset` up to the high watermark as
    * it is when the walk starts, oldest first, without reading their records (for the broker's

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CLEAN_SHUTDOWN_MARKER } from "../../../src/broker/storage/clean-shutdown.js";
 import { openFileStorage } from "../../../src/broker/storage/file-storage.js";
+import { ReadBuffers } from "../../../src/broker/storage/read-buffers.js";
 import { encodeTopics } from "../../../src/broker/storage/topic-store.js";
 import { makeBatch, parseBatches } from "./batches.js";
 import { capturingLogger, temporaryDirectories } from "./file-helpers.js";
@@ -142,6 +143,34 @@ describe("file storage on disk", () => {
       ["r0", "r1"],
     );
     assert.equal((await log.read(0, 1000)).outOfRange, true);
+    await storage.close();
+  });
+
+  it("does not read a first batch that firstBatchMaxBytes turns away", async () => {
+    const lent: number[] = [];
+    const readBuffers = new (class extends ReadBuffers {
+      override lend(length: number): Buffer {
+        lent.push(length);
+        return super.lend(length);
+      }
+    })(1024 * 1024, 64 * 1024, 4);
+    const storage = await openFileStorage({ dataDir: directory(), fsync: "never", readBuffers });
+    await storage.createTopic(topic("events"));
+    const log = storage.partition("events", 0)!;
+    // Larger than the window the offset lookup reads, so returning it takes a read of its own.
+    const batch = makeBatch({ bodyBytes: 100_000, tag: "large" });
+    await log.append(batch);
+    const turnedAway = await log.read(0, 1000, batch.length - 1);
+    assert.ok(!turnedAway.outOfRange);
+    assert.deepEqual(turnedAway.records, []);
+    assert.deepEqual(lent, [], "no read of the batch");
+    const read = await log.read(0, 1000, batch.length);
+    assert.ok(!read.outOfRange);
+    assert.deepEqual(
+      parseBatches(read.records).map((b) => b.tag),
+      ["large"],
+    );
+    assert.deepEqual(lent, [batch.length]);
     await storage.close();
   });
 

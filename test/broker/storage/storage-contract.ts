@@ -152,6 +152,19 @@ export function describeStorageContract(engine: string, open: OpenStorage): void
         assert.equal(await count(10_000), 10);
       }));
 
+    it("returns nothing when the first batch is larger than firstBatchMaxBytes, and whole batches otherwise", () =>
+      withLog({}, async (log) => {
+        for (let i = 0; i < 3; i++) await log.append(makeBatch({ bodyBytes: 39 })); // 100 bytes each
+        const count = async (maxBytes: number, firstBatchMaxBytes: number) => {
+          const result = await log.read(1, maxBytes, firstBatchMaxBytes);
+          return result.outOfRange ? -1 : parseBatches(result.records).length;
+        };
+        assert.equal(await count(10, 99), 0, "a first batch one byte too large");
+        assert.equal(await count(10, 100), 1, "a first batch that just fits, past maxBytes");
+        assert.equal(await count(250, 100), 2, "later batches still go by maxBytes");
+        assert.equal((await log.read(1, 10, 99)).highWatermark, 3, "an empty read still reports the bounds");
+      }));
+
     it("answers OFFSET_OUT_OF_RANGE outside [log start, high watermark] and nothing at the high watermark", () =>
       withLog({}, async (log) => {
         assert.deepEqual(await log.read(0, 100), {
