@@ -164,7 +164,7 @@ function recoverActiveSegment(baseOffset: number, context: RecoveryContext): Loa
     );
     truncateSync(files.log, scan.validBytes);
   }
-  rewriteIfStale(files, indexer, context.logger);
+  rewriteIfStale(files, indexer, context.logger, true);
   return {
     baseOffset,
     nextOffset: scan.nextOffset,
@@ -214,7 +214,7 @@ export function loadSealedSegment(baseOffset: number, nextOffset: number, contex
       );
     }
     indexer.seal();
-    rewriteIfStale(files, indexer, context.logger);
+    rewriteIfStale(files, indexer, context.logger, false);
     ({ maxTimestamp, offsetOfMaxTimestamp } = indexer);
   } else {
     const last = TimeIndex.fromBytes(timeBytes).lastEntry;
@@ -234,7 +234,12 @@ export function loadSealedSegment(baseOffset: number, nextOffset: number, contex
   };
 }
 
-function rewriteIfStale(files: SegmentFiles, indexer: SegmentIndexer, logger: Logger): void {
+/**
+ * Writes each index file that is not what the log implies. An active segment's index files only
+ * lag its log after a crash (appends index in memory; see LogSegment.writePendingEntries), which
+ * is no news; anything else is.
+ */
+function rewriteIfStale(files: SegmentFiles, indexer: SegmentIndexer, logger: Logger, active: boolean): void {
   const indexes = [
     { path: files.index, bytes: indexer.offsetIndex.bytes() },
     { path: files.timeIndex, bytes: indexer.timeIndex.bytes() },
@@ -242,7 +247,11 @@ function rewriteIfStale(files: SegmentFiles, indexer: SegmentIndexer, logger: Lo
   for (const { path, bytes } of indexes) {
     const onDisk = readIfExists(path);
     if (onDisk?.equals(bytes)) continue;
-    logger.warn({ index: path, reason: onDisk ? "it does not match the log" : "it is missing" }, "rebuilding index");
+    if (onDisk && active && bytes.subarray(0, onDisk.length).equals(onDisk)) {
+      logger.debug({ index: path }, "completing index that lags the log");
+    } else {
+      logger.warn({ index: path, reason: onDisk ? "it does not match the log" : "it is missing" }, "rebuilding index");
+    }
     writeFileSync(path, bytes);
   }
 }

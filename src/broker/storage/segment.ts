@@ -6,7 +6,7 @@ import { type Durability, type DurableFile, GroupSync } from "./durability.js";
 import { OffsetIndex, type OffsetIndexEntry } from "./offset-index.js";
 import { type OpenFile, type RandomAccessFile, readFully, writeFully } from "./random-access-file.js";
 import { type SegmentFiles, segmentFiles } from "./segment-files.js";
-import { type IndexerMark, SegmentIndexer } from "./segment-indexer.js";
+import { SegmentIndexer } from "./segment-indexer.js";
 import type { SegmentSummary } from "./segment-policy.js";
 import type { LoadedSegment } from "./segment-recovery.js";
 import type { SparseIndex } from "./sparse-index.js";
@@ -78,6 +78,12 @@ export class LogSegment implements SegmentSummary, DurableFile {
   private readonly files: SegmentFiles;
   /** The active segment's indexes, growing with each append. */
   private indexer: SegmentIndexer | undefined;
+  /**
+   * How many of the active segment's index entries its index files hold. Appends add entries in
+   * memory only; they reach the files when the segment rolls or the broker shuts down cleanly
+   * (see writePendingEntries).
+   */
+  private writtenEntries = { offset: 0, time: 0 };
   /** A rolled segment's indexes, while loaded. */
   private loadedIndexes: Promise<Indexes> | undefined;
   private rolledMax: { maxTimestamp: number; offsetOfMaxTimestamp: number };
@@ -98,6 +104,13 @@ export class LogSegment implements SegmentSummary, DurableFile {
     this.lastModified = loaded.lastModified;
     this.rollBaseTime = loaded.rollBaseTime;
     this.indexer = loaded.indexer;
+    // Recovery leaves the files holding exactly the entries it loaded or rebuilt.
+    if (loaded.indexer) {
+      this.writtenEntries = {
+        offset: loaded.indexer.offsetIndex.entryCount,
+        time: loaded.indexer.timeIndex.entryCount,
+      };
+    }
     this.rolledMax = { maxTimestamp: loaded.maxTimestamp, offsetOfMaxTimestamp: loaded.offsetOfMaxTimestamp };
     this.files = segmentFiles(context.directory, loaded.baseOffset);
   }
@@ -146,17 +159,16 @@ export class LogSegment implements SegmentSummary, DurableFile {
   }
 
   /**
-   * Writes appends at the end of the log, with one gathering write of the callers' buffers
-   * (no copy), then their new index entries. If any write fails, all three files are truncated
-   * back, so the segment ends at a batch boundary and the failed appends leave no trace.
+   * Writes appends at the end of the log, with one gathering write of the callers' buffers (no
+   * copy), and indexes them in memory. If the write fails, the log is truncated back, so the
+   * segment ends at a batch boundary and the failed appends leave no trace.
    */
   async append(appends: readonly SegmentAppend[], now: number): Promise<void> {
     const indexer = this.indexer;
     if (!indexer) throw new Error(`segment ${this.files.log} is rolled and takes no appends`);
     let log: RandomAccessFile;
-    let indexFiles: RandomAccessFile[];
     try {
-      [log, ...indexFiles] = await Promise.all([this.file(this.files.log), ...this.indexFiles()]);
+      log = await this.file(this.files.log);
     } catch (error) {
       throw ioError(`opening segment ${this.files.log} failed`, error);
     }
@@ -173,10 +185,9 @@ export class LogSegment implements SegmentSummary, DurableFile {
         appends.map((append) => append.bytes),
         start,
       );
-      await this.writeNewEntries(indexFiles, mark);
     } catch (error) {
       indexer.rollBack(mark);
-      await this.undoWrite(log, indexFiles, start, mark);
+      await this.undoWrite(log, start);
       throw ioError(`append to ${this.files.log} failed`, error);
     }
     const lastBatches = appends[appends.length - 1]!.stamped;
@@ -187,21 +198,14 @@ export class LogSegment implements SegmentSummary, DurableFile {
   }
 
   /**
-   * Turns the active segment into a rolled one: writes the final time index entry (its max
-   * timestamp) and, unless fsync is "never", syncs all three files, so that recovery may trust
-   * every segment but the last.
+   * Turns the active segment into a rolled one: adds the final time index entry (its max
+   * timestamp), writes the index entries its files lack and, unless fsync is "never", syncs all
+   * three files, so that recovery may trust every segment but the last.
    */
   async seal(): Promise<void> {
     const indexer = this.indexer!;
-    const timeIndexFile = await this.file(this.files.timeIndex);
-    const timeEntries = indexer.timeIndex.entryCount;
-    if (indexer.seal()) {
-      await writeFully(
-        timeIndexFile,
-        [indexer.timeIndex.bytesFrom(timeEntries)],
-        indexer.timeIndex.sizeOf(timeEntries),
-      );
-    }
+    indexer.seal();
+    await this.writePendingEntries();
     if (this.context.durability.syncsMetadata) await this.syncAllFiles();
     this.rolledMax = { maxTimestamp: indexer.maxTimestamp, offsetOfMaxTimestamp: indexer.offsetOfMaxTimestamp };
     this.loadedIndexes = Promise.resolve({ offsetIndex: indexer.offsetIndex, timeIndex: indexer.timeIndex });
@@ -303,6 +307,7 @@ export class LogSegment implements SegmentSummary, DurableFile {
    */
   async syncForCleanShutdown(): Promise<void> {
     this.context.durability.forget(this);
+    await this.writePendingEntries();
     await this.syncAllFiles();
   }
 
@@ -359,28 +364,35 @@ export class LogSegment implements SegmentSummary, DurableFile {
     await this.context.durability.datasync(await this.file(this.files.log));
   }
 
-  private async writeNewEntries(indexFiles: RandomAccessFile[], mark: IndexerMark): Promise<void> {
+  /**
+   * Writes the active segment's index entries that its files lack. Why not at every append:
+   * two more writes per append (three system calls where one suffices) for files that only a
+   * clean restart reads. After a crash, recovery checks the active segment batch by batch and
+   * rebuilds its indexes anyway; a clean shutdown and a roll write them first.
+   */
+  private async writePendingEntries(): Promise<void> {
     const { offsetIndex, timeIndex } = this.indexer!;
-    const pending: [RandomAccessFile, SparseIndex, number][] = [
-      [indexFiles[0]!, offsetIndex, mark.offsetEntries],
-      [indexFiles[1]!, timeIndex, mark.timeEntries],
+    const [indexFile, timeIndexFile] = await Promise.all(this.indexFiles()).catch((error: unknown) => {
+      throw ioError(`opening the indexes of ${this.files.log} failed`, error);
+    });
+    const pending: [RandomAccessFile, SparseIndex, "offset" | "time"][] = [
+      [indexFile!, offsetIndex, "offset"],
+      [timeIndexFile!, timeIndex, "time"],
     ];
-    for (const [file, index, from] of pending) {
-      if (index.entryCount > from) await writeFully(file, [index.bytesFrom(from)], index.sizeOf(from));
+    try {
+      for (const [file, index, kind] of pending) {
+        const from = this.writtenEntries[kind];
+        if (index.entryCount > from) await writeFully(file, [index.bytesFrom(from)], index.sizeOf(from));
+        this.writtenEntries[kind] = index.entryCount;
+      }
+    } catch (error) {
+      throw ioError(`writing the indexes of ${this.files.log} failed`, error);
     }
   }
 
-  private async undoWrite(
-    log: RandomAccessFile,
-    indexFiles: RandomAccessFile[],
-    logSize: number,
-    mark: IndexerMark,
-  ): Promise<void> {
-    const { offsetIndex, timeIndex } = this.indexer!;
+  private async undoWrite(log: RandomAccessFile, logSize: number): Promise<void> {
     try {
       await log.truncate(logSize);
-      await indexFiles[0]!.truncate(offsetIndex.sizeOf(mark.offsetEntries));
-      await indexFiles[1]!.truncate(timeIndex.sizeOf(mark.timeEntries));
     } catch (error) {
       this.damaged = true;
       this.context.logger.error({ err: error, segment: this.files.log }, "could not undo a failed append");

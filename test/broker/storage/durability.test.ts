@@ -123,47 +123,95 @@ describe('fsync "always" with group commit', () => {
   });
 });
 
-describe("disk failures", () => {
-  for (const file of [".log", ".index"]) {
-    it(`a failed ${file} write rejects the append and leaves the log at a clean batch boundary`, async () => {
-      let failNextWrite = false;
-      const options = {
-        dataDir: directory(),
-        fsync: "always" as const,
-        indexIntervalBytes: 0, // every batch indexed, so every append writes the index too
-        openFile: hookedFiles({
-          async write(path, real, buffers, position) {
-            if (!failNextWrite || !path.endsWith(file)) return real(buffers, position);
-            failNextWrite = false;
-            const first = buffers[0]!;
-            await real([first.subarray(0, first.length >> 1)], position); // a partial write, then the disk is full
-            throw systemError("ENOSPC");
-          },
-        }),
-      };
-      const storage = await openFileStorage(options);
-      await storage.createTopic(topic("events"));
-      const log = storage.partition("events", 0)!;
-      for (let i = 0; i < 3; i++) await log.append(makeBatch({ bodyBytes: 39, tag: `ok${i}` }));
-      failNextWrite = true;
-      await assert.rejects(log.append(makeBatch({ bodyBytes: 39, tag: "lost" })), isStorageError(/failed/, "ENOSPC"));
-      assert.equal(log.logEndOffset, 3);
-      const segment = join(options.dataDir, "events-0", "00000000000000000000");
-      assert.equal(statSync(`${segment}.log`).size, 300);
-      assert.equal(statSync(`${segment}.index`).size, 8 * 3);
-      assert.equal((await log.append(makeBatch({ bodyBytes: 39, tag: "ok3" }))).baseOffset, 3);
-      await storage.close();
+/** Writes to files whose name ends with `suffix` fail (half written, then ENOSPC) while `failing` says so. */
+function failingWrites(suffix: string, failing: () => boolean) {
+  return hookedFiles({
+    async write(path, real, buffers, position) {
+      if (!failing() || !path.endsWith(suffix)) return real(buffers, position);
+      const first = buffers[0]!;
+      await real([first.subarray(0, first.length >> 1)], position); // a partial write, then the disk is full
+      throw systemError("ENOSPC");
+    },
+  });
+}
 
-      const { logger, lines } = capturingLogger();
-      const reopened = await openFileStorage({ ...options, logger });
-      assert.deepEqual(lines, [], "recovery finds nothing to repair");
-      assert.deepEqual(
-        parseBatches(await readAll(reopened.partition("events", 0)!)).map((b) => b.tag),
-        ["ok0", "ok1", "ok2", "ok3"],
-      );
-      await reopened.close();
-    });
-  }
+describe("disk failures", () => {
+  it("a failed .log write rejects the append and leaves the log at a clean batch boundary", async () => {
+    let failNextWrite = false;
+    const options = {
+      dataDir: directory(),
+      fsync: "always" as const,
+      indexIntervalBytes: 0, // every batch indexed
+      openFile: failingWrites(".log", () => {
+        const fail = failNextWrite;
+        failNextWrite = false;
+        return fail;
+      }),
+    };
+    const storage = await openFileStorage(options);
+    await storage.createTopic(topic("events"));
+    const log = storage.partition("events", 0)!;
+    for (let i = 0; i < 3; i++) await log.append(makeBatch({ bodyBytes: 39, tag: `ok${i}` }));
+    failNextWrite = true;
+    await assert.rejects(log.append(makeBatch({ bodyBytes: 39, tag: "lost" })), isStorageError(/failed/, "ENOSPC"));
+    assert.equal(log.logEndOffset, 3);
+    const segment = join(options.dataDir, "events-0", "00000000000000000000");
+    assert.equal(statSync(`${segment}.log`).size, 300);
+    assert.equal(
+      statSync(`${segment}.index`).size,
+      0,
+      "appends index in memory; the file waits for a roll or a clean shutdown",
+    );
+    assert.equal((await log.append(makeBatch({ bodyBytes: 39, tag: "ok3" }))).baseOffset, 3);
+    await storage.close();
+    assert.equal(statSync(`${segment}.index`).size, 8 * 4, "one entry per batch, none for the lost one");
+
+    const { logger, lines } = capturingLogger();
+    const reopened = await openFileStorage({ ...options, logger });
+    assert.deepEqual(lines, [], "recovery finds nothing to repair");
+    assert.deepEqual(
+      parseBatches(await readAll(reopened.partition("events", 0)!)).map((b) => b.tag),
+      ["ok0", "ok1", "ok2", "ok3"],
+    );
+    await reopened.close();
+  });
+
+  it("a failed index write at shutdown leaves no clean-shutdown marker, and the next start rebuilds the index", async () => {
+    let failIndexWrites = true;
+    const options = {
+      dataDir: directory(),
+      fsync: "always" as const,
+      indexIntervalBytes: 0,
+      openFile: failingWrites(".index", () => failIndexWrites),
+    };
+    const storage = await openFileStorage(options);
+    await storage.createTopic(topic("events"));
+    const log = storage.partition("events", 0)!;
+    for (let i = 0; i < 3; i++) await log.append(makeBatch({ bodyBytes: 39, tag: `ok${i}` }));
+    await assert.rejects(storage.close(), isStorageError(/failed/, "ENOSPC"));
+    assert.equal(existsSync(join(options.dataDir, CLEAN_SHUTDOWN_MARKER)), false);
+
+    failIndexWrites = false;
+    const { logger, lines } = capturingLogger("debug");
+    const reopened = await openFileStorage({ ...options, logger });
+    assert.deepEqual(
+      lines
+        .filter((line) => line.level >= 40 || /index/.test(String(line.msg)))
+        .map((line) => [line.msg, String(line.index).split(".").pop()]),
+      [
+        ["completing index that lags the log", "index"],
+        ["completing index that lags the log", "timeindex"],
+      ],
+      "a half-written or unwritten index is a prefix of the rebuilt one: no warning",
+    );
+    const segment = join(options.dataDir, "events-0", "00000000000000000000");
+    assert.equal(statSync(`${segment}.index`).size, 8 * 3);
+    assert.deepEqual(
+      parseBatches(await readAll(reopened.partition("events", 0)!)).map((b) => b.tag),
+      ["ok0", "ok1", "ok2"],
+    );
+    await reopened.close();
+  });
 
   it("a failed fsync takes the partition offline, not its neighbours", async () => {
     let failSync = false;

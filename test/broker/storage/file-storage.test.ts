@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { CLEAN_SHUTDOWN_MARKER } from "../../../src/broker/storage/clean-shutdown.js";
@@ -144,6 +144,23 @@ describe("file storage on disk", () => {
     );
     assert.equal((await log.read(0, 1000)).outOfRange, true);
     await storage.close();
+  });
+
+  it("writes a segment's index entries when it rolls, not at each append", async () => {
+    const dataDir = directory();
+    const storage = await openFileStorage({ dataDir, fsync: "never", segmentBytes: 250, indexIntervalBytes: 0 });
+    await storage.createTopic(topic("events"));
+    const log = storage.partition("events", 0)!;
+    const size = (stem: string, extension: string) => statSync(join(dataDir, "events-0", `${stem}.${extension}`)).size;
+    for (let i = 0; i < 2; i++) await log.append(makeBatch({ bodyBytes: 39 })); // 100 bytes each
+    assert.deepEqual([size("00000000000000000000", "index"), size("00000000000000000000", "timeindex")], [0, 0]);
+    await log.append(makeBatch({ bodyBytes: 39 })); // past 250 bytes: a new segment
+    assert.equal(log.segmentCount, 2);
+    // One offset entry per batch (interval 0); one time entry, as every batch has the same timestamp.
+    assert.deepEqual([size("00000000000000000000", "index"), size("00000000000000000000", "timeindex")], [2 * 8, 12]);
+    assert.deepEqual([size("00000000000000000002", "index"), size("00000000000000000002", "timeindex")], [0, 0]);
+    await storage.close();
+    assert.deepEqual([size("00000000000000000002", "index"), size("00000000000000000002", "timeindex")], [8, 12]);
   });
 
   it("does not read a first batch that firstBatchMaxBytes turns away", async () => {
