@@ -49,6 +49,34 @@ describe("FrameDecoder", () => {
     );
   });
 
+  it("assembles large frames chunk by chunk, with the same frames however the stream is cut", () => {
+    fc.assert(
+      fc.property(payloadsArb, cutsArb, fc.integer({ min: 0, max: 300 }), (payloads, positions, assembleFrom) => {
+        const decoder = new FrameDecoder(MAX, assembleFrom);
+        const stream = Buffer.concat(payloads.map(framed));
+        assert.deepEqual(decodeAll(decoder, cut(stream, positions)), payloads);
+        assert.equal(decoder.bufferedBytes, 0);
+      }),
+    );
+  });
+
+  it("copies each chunk of a frame it assembles on arrival, and counts those bytes as buffered", () => {
+    const payload = Buffer.from("a frame long enough to be assembled, followed by another");
+    const stream = Buffer.concat([framed(payload), framed(Buffer.from("next"))]);
+    const decoder = new FrameDecoder(MAX, 10);
+    const chunks = [stream.subarray(0, 6), stream.subarray(6, 20), stream.subarray(20)].map((c) => Buffer.from(c));
+    decoder.push(chunks[0]!);
+    assert.equal(decoder.next(), undefined);
+    decoder.push(chunks[1]!);
+    assert.equal(decoder.next(), undefined);
+    assert.equal(decoder.bufferedBytes, 16, "the 16 bytes of the payload received so far");
+    chunks[1]!.fill(0); // a chunk the decoder copied on arrival may be reused by its owner
+    decoder.push(chunks[2]!);
+    assert.deepEqual(decoder.next(), payload);
+    assert.deepEqual(decoder.next(), Buffer.from("next"));
+    assert.equal(decoder.bufferedBytes, 0);
+  });
+
   it("handles a cut at every byte boundary, and a stream fed one byte at a time", () => {
     const payloads = [Buffer.from("first"), Buffer.alloc(0), Buffer.from("third frame, a little longer")];
     const stream = Buffer.concat(payloads.map(framed));
