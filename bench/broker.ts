@@ -123,8 +123,9 @@ const FOOTNOTES: [Section, string][] = [
       "join_seconds; with kcat, from starting kcat to its first output). " +
       "librdkafka 2.0.2 waits 100 ms before it looks up the offset to start from when the group has no committed " +
       "offset (its offset-reset backoff), so about 100 ms of every figure is the client's; the mock adds its 3 s " +
-      "initial rebalance delay. brook's own client, timed the same way (from creating the consumer), has no such " +
-      "backoff: its rows show what the broker takes.",
+      "initial rebalance delay. brook's own client, timed the same way (from creating the consumer, in a fresh " +
+      "process), has no such backoff: its rows come closer to the broker's share, plus what a new Node process " +
+      "takes to compile the client and receive its first fetch.",
   ],
   [
     "latency",

@@ -61,8 +61,8 @@ interface InFlight {
 const MAX_RESPONSE_BYTES = 1 << 30;
 /**
  * Responses larger than one socket read (Node reads 64 KiB at a time) are copied into their own
- * buffer as they arrive (see FrameDecoder): an 8 MiB Fetch response came out of the decoder in
- * 40 ms instead of 80 on the machines measured.
+ * buffer as they arrive (see FrameDecoder): an 8 MiB Fetch response took 50-56 ms instead of
+ * 80-85 on the machines measured.
  */
 const ASSEMBLE_RESPONSES_FROM = 64 * 1024;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
