@@ -97,9 +97,9 @@ export interface DecodedResponseFrame {
   body: Reader;
 }
 
-/** Reads the header of a response frame (without its size prefix). */
+/** Reads the header of a response frame (without its size prefix); its body reads a null string or bytes where the schema allows none as empty (see Reader). */
 export function decodeResponseFrame(frame: Buffer, apiKey: number, version: number): DecodedResponseFrame {
-  const reader = new Reader(frame);
+  const reader = new Reader(frame, 0, frame.length, { nullAsEmpty: true });
   const correlationId = reader.readInt32();
   if (responseHeaderVersion(apiKey, version) === 1) reader.readTaggedFields();
   return { correlationId, body: reader };

@@ -1,6 +1,7 @@
 import { ProtocolError, truncated } from "./protocol-error.js";
 
 const TWO_POW_32 = 4294967296;
+const EMPTY_BYTES = Buffer.alloc(0);
 
 /** A tagged field whose tag this codec does not know; kept so it can be re-emitted. */
 export interface UnknownTaggedField {
@@ -19,11 +20,19 @@ export class Reader {
   readonly buf: Buffer;
   offset: number;
   private readonly end: number;
+  private readonly nullAsEmpty: boolean;
 
-  constructor(buf: Buffer, offset = 0, end = buf.length) {
+  /**
+   * `nullAsEmpty`: a null where the schema says a string or bytes cannot be null reads as empty
+   * instead of failing. For responses: librdkafka's mock cluster, for one, answers a failed
+   * SyncGroup with a null assignment, which librdkafka's own client reads as empty. Requests
+   * (what the broker decodes) stay strict.
+   */
+  constructor(buf: Buffer, offset = 0, end = buf.length, { nullAsEmpty = false } = {}) {
     this.buf = buf;
     this.offset = offset;
     this.end = end;
+    this.nullAsEmpty = nullAsEmpty;
   }
 
   get remaining(): number {
@@ -130,6 +139,12 @@ export class Reader {
     if (length > this.end - this.offset) throw truncated(what, length, this.end - this.offset);
   }
 
+  /** What a null read where none is allowed gives: empty with nullAsEmpty, else a ProtocolError thrown. */
+  private nullOrThrow<T>(empty: T, what: string, length: number): T {
+    if (length === -1 && this.nullAsEmpty) return empty;
+    throw this.negativeLength(what, length);
+  }
+
   private negativeLength(what: string, length: number): ProtocolError {
     return new ProtocolError("PROTOCOL_NEGATIVE_LENGTH", `negative length ${length} for non-nullable ${what}`);
   }
@@ -142,7 +157,7 @@ export class Reader {
 
   readString(): string {
     const length = this.readInt16();
-    if (length < 0) throw this.negativeLength("string", length);
+    if (length < 0) return this.nullOrThrow("", "string", length);
     this.checkLength(length, "string");
     return this.utf8(length);
   }
@@ -159,7 +174,7 @@ export class Reader {
 
   readCompactString(): string {
     const value = this.readCompactNullableString();
-    if (value === null) throw this.negativeLength("compact string", -1);
+    if (value === null) return this.nullOrThrow("", "compact string", -1);
     return value;
   }
 
@@ -180,7 +195,7 @@ export class Reader {
 
   readBytes(): Buffer {
     const length = this.readInt32();
-    if (length < 0) throw this.negativeLength("bytes", length);
+    if (length < 0) return this.nullOrThrow(EMPTY_BYTES, "bytes", length);
     return this.readRaw(length);
   }
 
@@ -195,7 +210,7 @@ export class Reader {
 
   readCompactBytes(): Buffer {
     const value = this.readCompactNullableBytes();
-    if (value === null) throw this.negativeLength("compact bytes", -1);
+    if (value === null) return this.nullOrThrow(EMPTY_BYTES, "compact bytes", -1);
     return value;
   }
 

@@ -3,6 +3,10 @@ import { after, before, describe, it } from "node:test";
 import { type Assignor, Consumer, type ConsumerMessage } from "../../src/client/consumer.js";
 import { BrookError } from "../../src/client/errors.js";
 import * as brook from "../../src/index.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
+import { encodeResponsePayload, responseHeaderVersion } from "../../src/protocol/frames.js";
+import { API_CODECS } from "../../src/protocol/generated/index.js";
+import { Reader } from "../../src/protocol/reader.js";
 import { startBroker, type TestBroker } from "../../src/testing/index.js";
 import {
   consume,
@@ -16,6 +20,7 @@ import {
   produce,
   uniqueName,
 } from "./consumer/helpers.js";
+import { startProxiedBroker } from "./helpers/kafka-proxy.js";
 
 const unhandled: unknown[] = [];
 process.on("unhandledRejection", (reason) => unhandled.push(reason));
@@ -704,6 +709,58 @@ describe("Consumer", () => {
       const pending = reader.poll();
       await reader.close();
       assert.deepEqual(await pending, []);
+    });
+
+    it("reports an unexpected SyncGroup error once and joins again, as librdkafka's mock cluster makes a late follower do", async (t) => {
+      const SYNC_GROUP = API_CODECS.SyncGroup.apiKey;
+      let refused = 0;
+      const gateway = await startProxiedBroker(
+        {
+          onResponse: (info, payload) => {
+            if (info.apiKey !== SYNC_GROUP || refused > 0) return undefined;
+            refused++;
+            const headerBytes = responseHeaderVersion(info.apiKey, info.apiVersion) === 1 ? 5 : 4;
+            const response = API_CODECS.SyncGroup.decodeResponse(new Reader(payload, headerBytes), info.apiVersion);
+            const refusal = { ...response, errorCode: ErrorCode.INVALID_REQUEST, assignment: Buffer.alloc(0) };
+            const bytes = encodeResponsePayload(info.apiKey, info.apiVersion, info.correlationId, (w) =>
+              API_CODECS.SyncGroup.encodeResponse(w, info.apiVersion, refusal),
+            );
+            return { replace: Buffer.concat(bytes) };
+          },
+        },
+        { defaultPartitions: 1, ...GROUP_BROKER_OPTIONS },
+      );
+      t.after(() => gateway.stop());
+      const topic = uniqueName("refused-sync");
+      await produce(gateway.bootstrap, topic, keyedMessages(5));
+      const member = new Consumer<string, string>({
+        brokers: [gateway.bootstrap],
+        groupId: uniqueName("group"),
+        autoOffsetReset: "earliest",
+        keyDeserializer: "string",
+        valueDeserializer: "string",
+        retry: FAST_RETRY,
+        ...FAST_GROUP,
+      });
+      t.after(() => member.close());
+      await member.subscribe({ topics: [topic] });
+      const failure = await member.poll({ timeoutMs: 5_000 }).then(
+        () => undefined,
+        (error: BrookError) => error,
+      );
+      assert.ok(failure instanceof BrookError, `the refusal is reported, not ${failure}`);
+      assert.equal(failure.code, "INVALID_REQUEST");
+      assert.equal(failure.retriable, true);
+      const values = (await consume(member, 5)).map((m) => m.value).sort();
+      assert.deepEqual(
+        values,
+        keyedMessages(5)
+          .map((m) => m.value)
+          .sort(),
+        "then the member joins again and reads",
+      );
+      assert.equal(refused, 1);
+      assert.ok(gateway.proxy.requests.filter((r) => r.apiKey === SYNC_GROUP).length >= 2, "a second SyncGroup");
     });
   });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import type { AnyApiCodec } from "../../src/protocol/frames.js";
+import { type AnyApiCodec, decodeResponseFrame } from "../../src/protocol/frames.js";
 import * as assignment from "../../src/protocol/generated/consumer-protocol-assignment.js";
 import * as subscription from "../../src/protocol/generated/consumer-protocol-subscription.js";
 import { API_CODECS } from "../../src/protocol/generated/index.js";
@@ -130,4 +130,21 @@ describe("generated message codecs", () => {
       }
     });
   }
+});
+
+describe("responses decoded as the client reads them", () => {
+  it("a failed SyncGroup with a null assignment, as librdkafka's mock cluster sends it, decodes to its error", () => {
+    const frame = Buffer.alloc(4 + 4 + 2 + 4);
+    frame.writeInt32BE(7, 0); // correlation id (header v0 at v3)
+    frame.writeInt32BE(0, 4); // throttle time
+    frame.writeInt16BE(27, 8); // REBALANCE_IN_PROGRESS
+    frame.writeInt32BE(-1, 10); // a null assignment, which the schema does not allow
+    const { correlationId, body } = decodeResponseFrame(frame, API_CODECS.SyncGroup.apiKey, 3);
+    assert.equal(correlationId, 7);
+    const response = API_CODECS.SyncGroup.decodeResponse(body, 3);
+    assert.equal(response.errorCode, 27);
+    assert.deepEqual(response.assignment, Buffer.alloc(0));
+    // The broker reading a request stays strict.
+    assert.throws(() => new Reader(frame, 10).readBytes(), ProtocolError);
+  });
 });

@@ -59,3 +59,29 @@ describe("Reader: varints", () => {
     );
   });
 });
+
+describe("Reader: nulls where the schema allows none", () => {
+  /** A string and a bytes field, each null (int16 -1, int32 -1), then their compact forms (0). */
+  const nulls = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00]);
+
+  it("refuses them by default, as the broker must for requests", () => {
+    assert.throws(() => new Reader(nulls).readString(), protocolError("PROTOCOL_NEGATIVE_LENGTH"));
+    assert.throws(() => new Reader(nulls, 2).readBytes(), protocolError("PROTOCOL_NEGATIVE_LENGTH"));
+    assert.throws(() => new Reader(nulls, 6).readCompactString(), protocolError("PROTOCOL_NEGATIVE_LENGTH"));
+    assert.throws(() => new Reader(nulls, 7).readCompactBytes(), protocolError("PROTOCOL_NEGATIVE_LENGTH"));
+  });
+
+  it("reads them as empty with nullAsEmpty, and still refuses other negative lengths", () => {
+    const reader = new Reader(nulls, 0, nulls.length, { nullAsEmpty: true });
+    assert.equal(reader.readString(), "");
+    assert.deepEqual(reader.readBytes(), Buffer.alloc(0));
+    assert.equal(reader.readCompactString(), "");
+    assert.deepEqual(reader.readCompactBytes(), Buffer.alloc(0));
+    assert.equal(reader.remaining, 0);
+    const minusTwo = Buffer.from([0xff, 0xfe]);
+    assert.throws(
+      () => new Reader(minusTwo, 0, 2, { nullAsEmpty: true }).readString(),
+      protocolError("PROTOCOL_NEGATIVE_LENGTH"),
+    );
+  });
+});

@@ -297,7 +297,13 @@ export class GroupMember {
       case ErrorCode.FENCED_INSTANCE_ID:
         return this.fenced(BrookError.fromKafkaCode(sync.errorCode, "SyncGroup"));
       default:
-        throw BrookError.fromKafkaCode(sync.errorCode, `SyncGroup of group '${this.options.groupId}'`);
+        // Any other error ends the round; the member reports it and joins again after a backoff,
+        // as Java's and librdkafka's consumers do (librdkafka's mock cluster answers a follower
+        // whose SyncGroup arrives after the leader's with INVALID_REQUEST). Only a group the
+        // client may not use is final.
+        throw BrookError.fromKafkaCode(sync.errorCode, `SyncGroup of group '${this.options.groupId}'`, {
+          retriable: sync.errorCode !== ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        });
     }
     this.generationId = join.generationId;
     this.lastHeartbeatAt = Date.now();
